@@ -1,0 +1,183 @@
+"""Plug each implementation into the one contract suite.
+
+Every contract test asks for `client` and runs once per framework. Each framework gets its own
+fixture, written in that framework's test idiom, and each test starts from a fresh database that
+holds exactly the seed.
+"""
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session, create_engine
+
+from django_books.wsgi import application as django_application
+from fastapi_books.config import Settings, get_settings
+from fastapi_books.db import get_session, init_db
+from fastapi_books.main import app as fastapi_app
+from flask_books import create_app
+from flask_books.db import init_db as flask_init_db
+from tests.contract import TOKEN
+
+BASE_URL = "http://localhost"
+FRAMEWORKS = [pytest.param("django", marks=pytest.mark.django_db), "flask", "fastapi"]
+
+
+@pytest.fixture
+def api_token() -> str:
+    """The write token the app is configured with; a test may parametrize it (e.g. "" for unset)."""
+    return TOKEN
+
+
+def wsgi_client(app: Callable[..., Any]) -> httpx2.Client:
+    """An httpx2 client that calls a WSGI app in-process."""
+    transport = httpx2.WSGITransport(app=app)
+    return httpx2.Client(transport=transport, base_url=BASE_URL, follow_redirects=False)
+
+
+# Django: pytest-django's test database (built by the migrations, so it holds the seed) inside a
+# rolled-back transaction, and its `settings` fixture for the token.
+
+
+@pytest.fixture
+def django_client(settings: Any, api_token: str) -> Iterator[httpx2.Client]:
+    """Django + DRF through its real WSGI handler."""
+    settings.BOOKS_API_TOKEN = api_token
+    # As Django's own test client does: keep the test's connection and transaction across requests.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        with wsgi_client(django_application) as client:
+            yield client
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+class FreshThreadTransport(httpx2.BaseTransport):
+    """Handle each request on a new thread, so Django opens a new database connection for it."""
+
+    def __init__(self, transport: httpx2.BaseTransport) -> None:
+        self.transport = transport
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Send the request from a one-off thread and read the whole response there."""
+
+        def send() -> httpx2.Response:
+            response = self.transport.handle_request(request)
+            response.read()
+            return response
+
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            return thread.submit(send).result()
+
+
+@pytest.fixture
+def django_unavailable_client(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, api_token: str, settings: Any
+) -> Iterator[httpx2.Client]:
+    """Django whose database cannot be opened: new connections point into a missing directory."""
+    settings.BOOKS_API_TOKEN = api_token
+    monkeypatch.setitem(
+        connection.settings_dict, "NAME", str(tmp_path / "missing" / "books.sqlite3")
+    )
+    transport = FreshThreadTransport(httpx2.WSGITransport(app=django_application))
+    with httpx2.Client(transport=transport, base_url=BASE_URL, follow_redirects=False) as client:
+        yield client
+
+
+# Flask: the tutorial's pattern — an app from the factory with a test config, initialised inside
+# an app context.
+
+
+def flask_app(database_url: str, api_token: str) -> Any:
+    """A Flask app from the factory, configured for one test."""
+    return create_app({"TESTING": True, "DATABASE_URL": database_url, "BOOKS_API_TOKEN": api_token})
+
+
+@pytest.fixture
+def flask_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
+    """Flask on a fresh SQLite file, initialised by init_db."""
+    app = flask_app(f"sqlite:///{tmp_path / 'books.sqlite3'}", api_token)
+    with app.app_context():
+        flask_init_db()
+    with wsgi_client(app) as client:
+        yield client
+
+
+@pytest.fixture
+def flask_unavailable_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
+    """Flask whose database file lies in a missing directory."""
+    app = flask_app(f"sqlite:///{tmp_path / 'missing' / 'books.sqlite3'}", api_token)
+    with wsgi_client(app) as client:
+        yield client
+
+
+# FastAPI: the documented dependency overrides — a session on the test's own engine, and the
+# test's settings.
+
+
+def fastapi_test_client(engine: Engine, api_token: str) -> Iterator[httpx2.Client]:
+    """Starlette's TestClient (an httpx2 client) with the session and settings overridden."""
+
+    def get_session_override() -> Iterator[Session]:
+        with Session(engine) as session:
+            yield session
+
+    fastapi_app.dependency_overrides[get_session] = get_session_override
+    fastapi_app.dependency_overrides[get_settings] = lambda: Settings(books_api_token=api_token)
+    try:
+        with TestClient(fastapi_app, base_url=BASE_URL, follow_redirects=False) as client:
+            yield client
+    finally:
+        fastapi_app.dependency_overrides.clear()
+        engine.dispose()
+
+
+@pytest.fixture
+def fastapi_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
+    """FastAPI on a fresh SQLite file, initialised by init_db."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'books.sqlite3'}")
+    init_db(engine)
+    yield from fastapi_test_client(engine, api_token)
+
+
+@pytest.fixture
+def fastapi_unavailable_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
+    """FastAPI whose database file lies in a missing directory."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'books.sqlite3'}")
+    yield from fastapi_test_client(engine, api_token)
+
+
+# The one parametrized entry point of the contract suite.
+
+
+@pytest.fixture(params=FRAMEWORKS)
+def framework(request: pytest.FixtureRequest) -> str:
+    """The framework under test; test ids end in [django], [flask] or [fastapi]."""
+    return request.param
+
+
+@pytest.fixture
+def client(framework: str, request: pytest.FixtureRequest) -> httpx2.Client:
+    """An httpx2 client for the framework under test, on a database that holds exactly the seed."""
+    return request.getfixturevalue(f"{framework}_client")
+
+
+@pytest.fixture
+def unavailable_client(framework: str, request: pytest.FixtureRequest) -> httpx2.Client:
+    """An httpx2 client for the framework under test, whose database does not answer."""
+    return request.getfixturevalue(f"{framework}_unavailable_client")
+
+
+@pytest.fixture
+def auth() -> dict[str, str]:
+    """The Authorization header that passes the write check."""
+    return {"Authorization": f"Bearer {TOKEN}"}

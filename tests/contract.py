@@ -1,0 +1,71 @@
+"""The contract (shared_fixtures/CONTRACT.md) as data, and the checks the contract tests share."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+TOKEN = "test-token-3f9a"
+SEED: list[dict[str, Any]] = json.loads(
+    (Path(__file__).resolve().parent.parent / "shared_fixtures" / "books.json").read_text()
+)
+MAX_ID = 2**63 - 1
+MAX_BODY_BYTES = 64 * 1024
+
+# RFC 9110 reason phrases, the problem `title` for each status.
+REASON_PHRASES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    503: "Service Unavailable",
+}
+
+ALLOWED_METHODS = {
+    "/books": {"GET", "HEAD", "OPTIONS", "POST"},
+    "/books/1": {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "PUT"},
+    "/health": {"GET", "HEAD", "OPTIONS"},
+}
+
+
+def describe(response: httpx2.Response) -> str:
+    """One line naming the request and what came back, for failure messages."""
+    request = response.request
+    target = request.url.raw_path.decode()
+    return f"{request.method} {target} -> {response.status_code} {response.text[:300]!r}"
+
+
+def assert_problem(response: httpx2.Response, status: int) -> dict[str, Any]:
+    """Assert an RFC 9457 problem response with this status; return its body."""
+    assert response.status_code == status, describe(response)
+    assert response.headers["content-type"] == "application/problem+json", describe(response)
+    problem = response.json()
+    expected_keys = {"type", "title", "status", "detail"} | ({"errors"} if status == 422 else set())
+    assert set(problem) == expected_keys, describe(response)
+    assert problem["type"] == "about:blank"
+    assert problem["title"] == REASON_PHRASES[status]
+    assert problem["status"] == status
+    assert isinstance(problem["detail"], str), describe(response)
+    assert problem["detail"].strip(), describe(response)
+    return problem
+
+
+def assert_invalid(response: httpx2.Response, *errors: tuple[str, str | None]) -> None:
+    """Assert a 422 whose errors name exactly these (location, field) pairs, one entry each."""
+    problem = assert_problem(response, 422)
+    for error in problem["errors"]:
+        assert set(error) == {"location", "field", "message"}, describe(response)
+        assert isinstance(error["message"], str), describe(response)
+        assert error["message"], describe(response)
+    found = sorted(((e["location"], e["field"]) for e in problem["errors"]), key=str)
+    assert found == sorted(errors, key=str), describe(response)
+
+
+def assert_allow(response: httpx2.Response, path: str) -> None:
+    """Assert Allow lists exactly the contract's methods for this path, separated by ", "."""
+    assert set(response.headers["allow"].split(", ")) == ALLOWED_METHODS[path], describe(response)

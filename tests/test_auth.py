@@ -1,0 +1,78 @@
+"""Writes need `Authorization: Bearer <BOOKS_API_TOKEN>`; reads do not."""
+
+import httpx2
+import pytest
+
+from tests.contract import SEED, TOKEN, assert_problem, describe
+
+WRITES = [
+    ("POST", "/books", {"title": "T", "author": "A"}),
+    ("PUT", "/books/1", {"title": "T", "author": "A"}),
+    ("PATCH", "/books/1", {"title": "T"}),
+    ("DELETE", "/books/1", None),
+]
+BAD_AUTHORIZATIONS = {
+    "missing": None,
+    "wrong-token": f"Bearer {TOKEN}x",
+    "prefix-of-token": f"Bearer {TOKEN[:-1]}",
+    "empty-token": "Bearer ",
+    "scheme-only": "Bearer",
+    "basic-scheme": f"Basic {TOKEN}",
+    "token-without-scheme": TOKEN,
+}
+
+
+def assert_unauthorized(response: httpx2.Response) -> None:
+    """401 problem with WWW-Authenticate: Bearer."""
+    assert_problem(response, 401)
+    assert response.headers["www-authenticate"] == "Bearer", describe(response)
+
+
+@pytest.mark.parametrize("authorization", BAD_AUTHORIZATIONS.values(), ids=BAD_AUTHORIZATIONS)
+@pytest.mark.parametrize(("method", "path", "body"), WRITES)
+def test_write_without_the_right_token_is_401(
+    client: httpx2.Client,
+    method: str,
+    path: str,
+    body: dict[str, str] | None,
+    authorization: str | None,
+) -> None:
+    """Missing, malformed or wrong token: 401, WWW-Authenticate: Bearer, nothing changed."""
+    headers = {} if authorization is None else {"Authorization": authorization}
+    assert_unauthorized(client.request(method, path, json=body, headers=headers))
+    assert client.get("/books").json() == SEED
+
+
+def test_non_ascii_bytes_in_authorization_are_401(client: httpx2.Client) -> None:
+    """Raw non-ASCII bytes in the header are compared as bytes: 401, never 500."""
+    headers = [(b"Authorization", b"Bearer \xff\xfe" + TOKEN.encode())]
+    response = client.post("/books", json={"title": "T", "author": "A"}, headers=headers)
+    assert_unauthorized(response)
+
+
+def test_scheme_name_is_case_insensitive(client: httpx2.Client) -> None:
+    """ "bearer" works as well as "Bearer"."""
+    headers = {"Authorization": f"bearer {TOKEN}"}
+    response = client.post("/books", json={"title": "T", "author": "A"}, headers=headers)
+    assert response.status_code == 201, describe(response)
+
+
+@pytest.mark.parametrize("api_token", [""])
+@pytest.mark.parametrize(("method", "path", "body"), WRITES)
+def test_every_write_is_401_when_no_token_is_configured(
+    client: httpx2.Client, method: str, path: str, body: dict[str, str] | None
+) -> None:
+    """With BOOKS_API_TOKEN empty, no Authorization header passes — not even an empty token."""
+    for authorization in ["Bearer ", "Bearer", f"Bearer {TOKEN}"]:
+        response = client.request(method, path, json=body, headers={"Authorization": authorization})
+        assert_unauthorized(response)
+    assert client.get("/books").json() == SEED
+
+
+@pytest.mark.parametrize("api_token", [""])
+@pytest.mark.parametrize("path", ["/books", "/books/1", "/books?search=dune", "/health"])
+def test_reads_need_no_token(client: httpx2.Client, path: str) -> None:
+    """GET, HEAD and OPTIONS work without a token, even when none is configured."""
+    assert client.get(path).status_code == 200
+    assert client.head(path).status_code == 200
+    assert client.options(path).status_code == 204

@@ -1,0 +1,133 @@
+"""Errors are RFC 9457 problems, routing is exact, and the precedence order holds."""
+
+import httpx2
+import pytest
+
+from tests.contract import (
+    ALLOWED_METHODS,
+    MAX_BODY_BYTES,
+    SEED,
+    TOKEN,
+    assert_allow,
+    assert_problem,
+)
+
+UNKNOWN_PATHS = [
+    "/",
+    "/book",
+    "/books/",
+    "/books/1/",
+    "/health/",
+    "/books/1/reviews",
+    "/admin",
+    "/BOOKS",
+]
+NOT_ALLOWED = [
+    ("DELETE", "/books"),
+    ("PUT", "/books"),
+    ("PATCH", "/books"),
+    ("POST", "/books/1"),
+    ("POST", "/health"),
+    ("DELETE", "/health"),
+    ("TRACE", "/books"),
+]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("path", UNKNOWN_PATHS)
+def test_unknown_path_is_404_problem_without_redirect(
+    client: httpx2.Client, auth: dict[str, str], path: str, method: str
+) -> None:
+    """Unknown paths and trailing slashes: 404 problem for every method, never a redirect."""
+    assert_problem(client.request(method, path, headers=auth), 404)
+
+
+@pytest.mark.parametrize(("method", "path"), NOT_ALLOWED)
+def test_method_not_allowed_is_405_with_allow(
+    client: httpx2.Client, method: str, path: str
+) -> None:
+    """A method the path does not support: 405 problem whose Allow lists the path's methods."""
+    response = client.request(method, path)
+    assert_problem(response, 405)
+    assert_allow(response, path)
+
+
+@pytest.mark.parametrize("path", ALLOWED_METHODS)
+def test_options_is_204_with_allow_and_no_body(client: httpx2.Client, path: str) -> None:
+    """OPTIONS: 204, the Allow header, an empty body."""
+    response = client.options(path)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert_allow(response, path)
+
+
+def big_body() -> bytes:
+    """A body one byte over the limit."""
+    return b" " * (MAX_BODY_BYTES + 1)
+
+
+PRECEDENCE = [
+    # (what wins over what, method, path, headers, body, expected status)
+    ("404-path over 405", "DELETE", "/nope", {}, None, 404),
+    ("404-path over 401", "PUT", "/books/01", {}, b"{}", 404),
+    ("404-path over 401 (id over 2**63-1)", "PUT", f"/books/{2**63}", {}, b"{}", 404),
+    ("405 over 401", "POST", "/books/1", {}, b"{}", 405),
+    ("405 over 413", "PUT", "/books", {"auth": True}, big_body(), 405),
+    ("401 over 413", "POST", "/books", {}, big_body(), 401),
+    ("401 over 415", "POST", "/books", {"type": "text/plain"}, b"{}", 401),
+    ("401 over 400", "POST", "/books", {}, b"{", 401),
+    ("401 over 422", "POST", "/books", {}, b"{}", 401),
+    ("401 over 404-book", "DELETE", "/books/999", {}, None, 401),
+    ("413 over 415", "POST", "/books", {"auth": True, "type": "text/plain"}, big_body(), 413),
+    ("415 over 400", "POST", "/books", {"auth": True, "type": "text/plain"}, b"{", 415),
+    ("400 over 404-book", "PUT", "/books/999", {"auth": True}, b"{", 400),
+    ("422 over 404-book", "PUT", "/books/999", {"auth": True}, b'{"title": 1}', 422),
+    ("422 over 409", "PUT", "/books/2", {"auth": True}, b'{"title": "Dune", "id": 1}', 422),
+    (
+        "404-book over 409",
+        "PUT",
+        "/books/999",
+        {"auth": True},
+        b'{"title": "Dune", "author": "Frank Herbert"}',
+        404,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "options", "body", "status"),
+    [case[1:] for case in PRECEDENCE],
+    ids=[case[0] for case in PRECEDENCE],
+)
+def test_precedence_first_applicable_status_wins(
+    client: httpx2.Client,
+    method: str,
+    path: str,
+    options: dict[str, object],
+    body: bytes | None,
+    status: int,
+) -> None:
+    """404 (path) -> 405 -> 401 -> 413 -> 415 -> 400 -> 422 -> 404 (book) -> 409."""
+    headers = {"Content-Type": str(options.get("type", "application/json"))}
+    if options.get("auth"):
+        headers["Authorization"] = f"Bearer {TOKEN}"
+    assert_problem(client.request(method, path, content=body, headers=headers), status)
+    assert client.get("/books").json() == SEED
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/health"), ("GET", "/books"), ("GET", "/books/1")]
+)
+def test_unavailable_database_is_503(
+    unavailable_client: httpx2.Client, method: str, path: str
+) -> None:
+    """When the database does not answer: 503 problem, not 500."""
+    assert_problem(unavailable_client.request(method, path), 503)
+
+
+def test_unavailable_database_is_503_for_writes(
+    unavailable_client: httpx2.Client, auth: dict[str, str]
+) -> None:
+    """A valid write with the right token while the database does not answer: 503 problem."""
+    response = unavailable_client.post("/books", json={"title": "T", "author": "A"}, headers=auth)
+    assert_problem(response, 503)
