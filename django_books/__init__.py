@@ -1,0 +1,1 @@
+"""The books API built with Django and Django REST framework."""

@@ -1,0 +1,1 @@
+"""The books app: the Book model and its REST API."""

@@ -1,0 +1,10 @@
+"""App configuration for the books app."""
+
+from django.apps import AppConfig
+
+
+class BooksConfig(AppConfig):
+    """The books app, with 64-bit ids."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "django_books.books"

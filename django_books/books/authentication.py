@@ -1,0 +1,44 @@
+"""The write token: bearer authentication against settings.BOOKS_API_TOKEN."""
+
+import secrets
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+# rest_framework.views loads this module through DRF settings: importing it back would be a cycle.
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """Accept `Authorization: Bearer <BOOKS_API_TOKEN>`; with no token set, accept nothing."""
+
+    def authenticate(self, request: Request) -> tuple[None, str] | None:
+        """Return (no user, the token) when the header carries the configured token, else None.
+
+        Never raises: a wrong token on a read must not fail, so the write check is left to
+        WritesNeedToken.
+        """
+        expected_token = settings.BOOKS_API_TOKEN  # read per request, so tests can change it
+        parts = get_authorization_header(request).split()
+        if not expected_token or len(parts) != 2 or parts[0].lower() != b"bearer":
+            return None
+        # Compare bytes: compare_digest raises TypeError on non-ASCII str.
+        if not secrets.compare_digest(parts[1], expected_token.encode()):
+            return None
+        return None, expected_token
+
+    def authenticate_header(self, request: Request) -> str:
+        """The WWW-Authenticate challenge; without one DRF would answer 403 instead of 401."""
+        return "Bearer"
+
+
+class WritesNeedToken(BasePermission):
+    """Reads are open to everyone; writes need the request to carry the API token."""
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        """Allow GET, HEAD and OPTIONS, and any request that BearerTokenAuthentication accepted."""
+        return request.method in SAFE_METHODS or request.auth is not None

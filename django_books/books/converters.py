@@ -1,0 +1,20 @@
+"""The path converter for book ids."""
+
+MAX_BOOK_ID = 2**63 - 1
+
+
+class BookIdConverter:
+    """A canonical positive decimal id that fits in a signed 64-bit integer; else no route."""
+
+    regex = "[1-9][0-9]{0,18}"
+
+    def to_python(self, value: str) -> int:
+        """The id as an int; a ValueError tells Django the path does not match (so 404)."""
+        book_id = int(value)
+        if book_id > MAX_BOOK_ID:
+            raise ValueError(f"{value} does not fit in a signed 64-bit integer")
+        return book_id
+
+    def to_url(self, value: int) -> str:
+        """The id as it appears in a path."""
+        return str(value)

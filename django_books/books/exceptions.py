@@ -1,0 +1,32 @@
+"""API exceptions for the statuses DRF has no class for, and for invalid query parameters."""
+
+from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
+
+
+class Conflict(APIException):
+    """409: the write would duplicate another book's (title, author)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Another book already has this title and author."
+    default_code = "conflict"
+
+
+class ContentTooLarge(APIException):
+    """413: the request body is over the size limit."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than 65536 bytes."
+    default_code = "content_too_large"
+
+
+class ServiceUnavailable(APIException):
+    """503: the database does not answer."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable; try again later."
+    default_code = "service_unavailable"
+
+
+class InvalidQueryParameters(ValidationError):
+    """422 for query parameters: a ValidationError whose errors are located in the query."""

@@ -1,0 +1,22 @@
+"""The Book model."""
+
+from django.db import models
+
+TEXT_MAX_LENGTH = 200
+
+
+class Book(models.Model):
+    """A book in the catalog; no two books share both title and author."""
+
+    title = models.CharField(max_length=TEXT_MAX_LENGTH)
+    author = models.CharField(max_length=TEXT_MAX_LENGTH)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = (
+            models.UniqueConstraint(fields=("title", "author"), name="unique_book_title_author"),
+        )
+
+    def __str__(self) -> str:
+        """The book as people cite it."""
+        return f"{self.title} by {self.author}"

@@ -1,0 +1,91 @@
+"""Limit/offset paging with the page as the body and the paging facts in headers."""
+
+from urllib.parse import quote
+
+from django.db.models import QuerySet
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from django_books.books.exceptions import InvalidQueryParameters
+
+MAX_OFFSET = 2**63 - 1
+
+
+def parse_decimal(text: str) -> int | None:
+    """The value of a plain decimal integer (ASCII digits only), or None for anything else."""
+    if not (text.isascii() and text.isdigit()):
+        return None  # int() would also take "+1", " 1", "1_000" and non-ASCII digits
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts
+        return None
+
+
+class LinkHeaderPagination(LimitOffsetPagination):
+    """?limit= and ?offset= paging, with X-Total-Count and an RFC 8288 Link header, no envelope.
+
+    DRF's LimitOffsetPagination falls back to the defaults on invalid values; here they are a 422.
+    """
+
+    default_limit = 100
+    max_limit = 100
+    search_query_param = "search"
+
+    def paginate_queryset(
+        self, queryset: QuerySet, request: Request, view: APIView | None = None
+    ) -> list:
+        """Validate limit and offset together (one error each), then return the page."""
+        self.request = request
+        bounds = {
+            self.limit_query_param: (self.default_limit, 1, self.max_limit),
+            self.offset_query_param: (0, 0, MAX_OFFSET),
+        }
+        values, errors = {}, {}
+        for name, (default, minimum, maximum) in bounds.items():
+            text = request.query_params.get(name)
+            value = default if text is None else parse_decimal(text)
+            if value is None or not minimum <= value <= maximum:
+                errors[name] = [f"Must be an integer from {minimum} to {maximum}."]
+            values[name] = value
+        if errors:
+            raise InvalidQueryParameters(errors)
+        self.limit = values[self.limit_query_param]
+        self.offset = values[self.offset_query_param]
+        self.count = self.get_count(queryset)
+        if self.offset >= self.count:
+            return []
+        return list(queryset[self.offset : self.offset + self.limit])
+
+    def get_paginated_response(self, data: list) -> Response:
+        """The page as a bare JSON array; X-Total-Count, and Link when there are other pages."""
+        headers = {"X-Total-Count": str(self.count)}
+        pages = {"next": self.get_next_link(), "prev": self.get_previous_link()}
+        links = [f'<{url}>; rel="{relation}"' for relation, url in pages.items() if url is not None]
+        if links:
+            headers["Link"] = ", ".join(links)
+        return Response(data, headers=headers)
+
+    def get_next_link(self) -> str | None:
+        """The relative URL of the next page, if there is one."""
+        if self.offset + self.limit >= self.count:
+            return None
+        return self.page_url(self.offset + self.limit)
+
+    def get_previous_link(self) -> str | None:
+        """The relative URL of the previous page, if there is one."""
+        if self.offset <= 0:
+            return None
+        return self.page_url(max(self.offset - self.limit, 0))
+
+    def page_url(self, offset: int) -> str:
+        """A relative link to the page at this offset, with the search (DRF links are absolute)."""
+        url = (
+            f"{self.request.path}"
+            f"?{self.limit_query_param}={self.limit}&{self.offset_query_param}={offset}"
+        )
+        search = self.request.query_params.get(self.search_query_param)
+        if search is not None:
+            url += f"&{self.search_query_param}={quote(search, safe='')}"
+        return url

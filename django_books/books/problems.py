@@ -1,0 +1,100 @@
+"""Every error as RFC 9457 problem details: DRF's exception handler and Django's error views."""
+
+from typing import Any
+
+from django.db import OperationalError
+from django.http import HttpRequest, JsonResponse
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler
+
+from django_books.books.exceptions import InvalidQueryParameters, ServiceUnavailable
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+INVALID_INPUT_DETAILS = {
+    "body": "The request body is invalid.",
+    "query": "The query parameters are invalid.",
+}
+
+# RFC 9110 reason phrases; http.HTTPStatus's differ between Python versions.
+REASON_PHRASES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def problem(status_code: int, detail: str, **extra: Any) -> dict[str, Any]:
+    """The problem details body for this status."""
+    title = REASON_PHRASES[status_code]
+    return {"type": "about:blank", "title": title, "status": status_code, "detail": detail, **extra}
+
+
+def validation_errors(detail: dict | list, location: str) -> list[dict[str, Any]]:
+    """One entry per invalid field of a ValidationError; DRF's non_field_errors get field null."""
+    if not isinstance(detail, dict):
+        detail = {api_settings.NON_FIELD_ERRORS_KEY: detail}
+    errors = []
+    for field, messages in detail.items():
+        texts = [messages] if isinstance(messages, str) else messages
+        errors.append(
+            {
+                "location": location,
+                "field": None if field == api_settings.NON_FIELD_ERRORS_KEY else field,
+                "message": " ".join(str(text) for text in texts),
+            }
+        )
+    return errors
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's exception handler, reshaped into problem details; 422 and 503 as the contract says."""
+    if isinstance(exc, OperationalError):
+        exc = ServiceUnavailable()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # not an API error: Django's handler500 answers
+    if isinstance(exc, ValidationError):
+        location = "query" if isinstance(exc, InvalidQueryParameters) else "body"
+        response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+        response.data = problem(
+            response.status_code,
+            INVALID_INPUT_DETAILS[location],
+            errors=validation_errors(exc.detail, location),
+        )
+    else:
+        response.data = problem(response.status_code, str(response.data["detail"]))
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def problem_response(status_code: int, detail: str) -> JsonResponse:
+    """A problem details response outside DRF, for Django's error views."""
+    return JsonResponse(
+        problem(status_code, detail), status=status_code, content_type=PROBLEM_CONTENT_TYPE
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
+    """Django's handler400, for requests Django itself refuses (such as a disallowed Host)."""
+    return problem_response(status.HTTP_400_BAD_REQUEST, "The request is malformed.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> JsonResponse:
+    """Django's handler404, for paths that are not routes."""
+    return problem_response(status.HTTP_404_NOT_FOUND, "There is nothing at this path.")
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    """Django's handler500: no traceback, no debug page."""
+    return problem_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "The server failed to answer.")
