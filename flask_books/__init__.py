@@ -1,0 +1,55 @@
+"""The books API with Flask: flask-smorest for the REST layer, SQLAlchemy 2 for the database."""
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.exc import OperationalError
+
+from flask_books import books, db, health
+from flask_books.errors import ProblemApi, database_unavailable
+from flask_books.routing import BookIdConverter, BooksFlask
+
+VAR_DIR = Path(__file__).resolve().parent.parent / "var"
+DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'flask.sqlite3'}"
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and configure an instance of the Flask application."""
+    # An API serves no static files: without a /static route, /static/... is a plain 404.
+    app = BooksFlask(__name__, static_folder=None)
+    app.config.from_mapping(
+        DATABASE_URL=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        # Unset or empty: every write is refused.
+        BOOKS_API_TOKEN=os.environ.get("BOOKS_API_TOKEN", ""),
+        # Flask answers 413 past this many bytes, when the body is read.
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        API_TITLE="Books",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.1.0",
+    )
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    if app.config["DATABASE_URL"] == DEFAULT_DATABASE_URL:
+        VAR_DIR.mkdir(exist_ok=True)
+
+    # Keep the schema's key order (id, title, author) in JSON responses.
+    app.json.sort_keys = False
+    # Werkzeug would answer /books//1 with a redirect to /books/1; the contract has none.
+    app.url_map.merge_slashes = False
+    app.url_map.converters["book_id"] = BookIdConverter
+
+    db.init_app(app)
+    app.register_error_handler(OperationalError, database_unavailable)
+
+    api = ProblemApi(app)
+    api.register_converter(
+        BookIdConverter, lambda converter: {"type": "integer", "format": "int64", "minimum": 1}
+    )
+    api.register_blueprint(books.blp)
+    api.register_blueprint(health.blp)
+    return app

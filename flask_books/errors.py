@@ -1,0 +1,82 @@
+"""RFC 9457 problem details: the body and headers of every 4xx and 5xx response."""
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from flask_smorest import Api
+from marshmallow.exceptions import SCHEMA
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+# The RFC 9110 reason phrases (http.HTTPStatus's changed in Python 3.13).
+REASON_PHRASES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+# webargs names the part of the request it parsed; the contract names it "body" or "query".
+ERROR_LOCATIONS = {"json": "body", "query": "query"}
+
+ProblemResponse = tuple[dict[str, Any], int, dict[str, str]]
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    errors: list[dict[str, str | None]] | None = None,
+) -> ProblemResponse:
+    """Return a problem body, its status and headers, as a Flask view returns a response."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": REASON_PHRASES.get(status) or HTTP_STATUS_CODES.get(status, "Unknown Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return body, status, {**(headers or {}), "Content-Type": "application/problem+json"}
+
+
+def validation_errors(
+    messages: Mapping[str, Mapping[str, list[str]]],
+) -> Iterator[dict[str, str | None]]:
+    """Flatten webargs' {location: {field: [message, ...]}} into one entry per invalid field."""
+    for location, fields in messages.items():
+        for field, field_messages in fields.items():
+            yield {
+                "location": ERROR_LOCATIONS[location],
+                "field": None if field == SCHEMA else field,
+                "message": " ".join(field_messages),
+            }
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering errors as problem details instead of its own JSON."""
+
+    def handle_http_exception(self, error: HTTPException) -> ProblemResponse:
+        """Answer any HTTPException (routing, abort, webargs, and 500) with a problem."""
+        # flask_smorest.abort (webargs') keeps its keyword arguments on error.data.
+        data = getattr(error, "data", None) or {}
+        # Werkzeug's own headers carry Allow (405) and WWW-Authenticate (401).
+        headers = {name: value for name, value in error.get_headers() if name != "Content-Type"}
+        headers.update(data.get("headers") or {})
+        errors = None
+        if "messages" in data:
+            errors = list(validation_errors(data["messages"]))
+        detail = data.get("message") or error.description or error.name
+        return problem(error.code or 500, detail, headers=headers, errors=errors)
+
+
+def database_unavailable(error: OperationalError) -> ProblemResponse:
+    """Answer 503 when the database cannot be reached, instead of a 500."""
+    return problem(503, "The database is unavailable; try again later.")

@@ -1,0 +1,165 @@
+"""Flask-specific checks: the init-db command, the seed, settings from the environment, 500s."""
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import Engine, delete, func, inspect, select
+from sqlalchemy.orm import Session
+
+from flask_books import DEFAULT_DATABASE_URL, MAX_BODY_BYTES, create_app
+from flask_books.models import Book
+from flask_books.routing import MAX_BOOK_ID, decimal_regex_up_to
+from tests.contract import SEED
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    """An app on a SQLite file that does not exist yet (no init-db has run)."""
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'books.sqlite3'}"})
+    yield app
+    engine(app).dispose()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    """A runner for the app's click commands, as `flask --app flask_books ...` runs them."""
+    return app.test_cli_runner()
+
+
+def engine(app: Flask) -> Engine:
+    """The SQLAlchemy engine the app's db.init_app created."""
+    return app.extensions["books_engine"]
+
+
+def stored_books(app: Flask) -> list[dict[str, object]]:
+    """Every stored book, by id, as the seed file writes them."""
+    with Session(engine(app)) as session:
+        books = session.scalars(select(Book).order_by(Book.id))
+        return [{"id": book.id, "title": book.title, "author": book.author} for book in books]
+
+
+def test_init_db_creates_the_table_with_its_unique_constraint(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    """`flask init-db` creates the books table, unique on (title, author), and loads the seed."""
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "Initialized the database." in result.output
+    inspector = inspect(engine(app))
+    assert {column["name"] for column in inspector.get_columns("books")} == {
+        "id",
+        "title",
+        "author",
+    }
+    unique_columns = [c["column_names"] for c in inspector.get_unique_constraints("books")]
+    assert unique_columns == [["title", "author"]]
+    assert stored_books(app) == SEED
+
+
+def test_init_db_loads_the_seed_only_once(app: Flask, runner: FlaskCliRunner) -> None:
+    """A second init-db leaves the database alone: no duplicate seed, no deleted book back."""
+    runner.invoke(args=["init-db"])
+    with Session(engine(app)) as session, session.begin():
+        session.execute(delete(Book).where(Book.id == 1))
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "already exists" in result.output
+    assert stored_books(app) == SEED[1:]
+
+
+def test_init_db_never_reseeds_an_emptied_database(app: Flask, runner: FlaskCliRunner) -> None:
+    """An existing but empty books table stays empty after init-db."""
+    runner.invoke(args=["init-db"])
+    with Session(engine(app)) as session, session.begin():
+        session.execute(delete(Book))
+    runner.invoke(args=["init-db"])
+    with Session(engine(app)) as session:
+        assert session.scalar(select(func.count()).select_from(Book)) == 0
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """create_app reads DATABASE_URL and BOOKS_API_TOKEN from the environment."""
+    monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/from-env.sqlite3")
+    monkeypatch.setenv("BOOKS_API_TOKEN", "env-token")
+    app = create_app()
+    assert app.config["DATABASE_URL"] == "sqlite:////tmp/from-env.sqlite3"
+    assert app.config["BOOKS_API_TOKEN"] == "env-token"
+    assert not app.testing
+
+
+def test_test_config_overrides_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test_config mapping wins over the environment, as in the flaskr tutorial."""
+    monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/from-env.sqlite3")
+    monkeypatch.setenv("BOOKS_API_TOKEN", "env-token")
+    app = create_app({"DATABASE_URL": "sqlite:////tmp/from-test.sqlite3", "BOOKS_API_TOKEN": ""})
+    assert app.config["DATABASE_URL"] == "sqlite:////tmp/from-test.sqlite3"
+    assert app.config["BOOKS_API_TOKEN"] == ""
+
+
+def test_defaults_are_a_var_database_and_no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the variables: SQLite in <repo>/var/flask.sqlite3, and an empty token."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("BOOKS_API_TOKEN", raising=False)
+    app = create_app()
+    repo = Path(__file__).resolve().parent.parent.parent
+    assert app.config["DATABASE_URL"] == DEFAULT_DATABASE_URL
+    assert f"sqlite:///{repo / 'var' / 'flask.sqlite3'}" == DEFAULT_DATABASE_URL
+    assert app.config["BOOKS_API_TOKEN"] == ""
+
+
+def test_unexpected_error_is_a_500_problem_without_traceback(app: Flask) -> None:
+    """An exception in a view, outside testing mode, is a 500 problem that leaks nothing."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def explode() -> str:
+        """Fail the way a bug would."""
+        raise RuntimeError("secret detail")
+
+    app.add_url_rule("/explode", view_func=explode)
+    response = app.test_client().get("/explode")
+    assert response.status_code == 500
+    assert response.content_type == "application/problem+json"
+    assert response.get_json()["title"] == "Internal Server Error"
+    assert b"secret detail" not in response.data
+    assert b"Traceback" not in response.data
+
+
+@pytest.mark.parametrize(("size", "status"), [(MAX_BODY_BYTES, 201), (MAX_BODY_BYTES + 1, 413)])
+def test_chunked_body_is_held_to_the_same_limit(
+    app: Flask, runner: FlaskCliRunner, size: int, status: int
+) -> None:
+    """A body without Content-Length (chunked, as gunicorn passes it on) is 413 past 64 KiB."""
+    runner.invoke(args=["init-db"])
+    app.config["BOOKS_API_TOKEN"] = "chunk-token"
+    body = json.dumps({"title": "Chunked", "author": "Body"}).encode()
+    body += b" " * (size - len(body))
+    response = app.test_client().post(
+        "/books",
+        input_stream=io.BytesIO(body),
+        headers={
+            "Authorization": "Bearer chunk-token",
+            "Content-Type": "application/json",
+            "Transfer-Encoding": "chunked",
+        },
+        # What a server that de-chunks the body itself (gunicorn, Werkzeug's) tells the app.
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.request.content_length is None
+    assert response.status_code == status, response.data
+
+
+@pytest.mark.parametrize("limit", [MAX_BOOK_ID, 10, 120, 2**31 - 1, 1000])
+def test_id_regex_matches_exactly_one_to_the_limit(limit: int) -> None:
+    """The id converter's regex accepts 1..limit in canonical form, and nothing else."""
+    pattern = re.compile(decimal_regex_up_to(limit))
+    candidates = [*range(2000), limit - 1, limit, limit + 1, limit * 10, 10 ** len(str(limit))]
+    for number in candidates:
+        assert bool(pattern.fullmatch(str(number))) == (1 <= number <= limit), number
+    for text in ["01", "+1", "-1", "1.0", " 1", "1e3"]:
+        assert pattern.fullmatch(text) is None, text
