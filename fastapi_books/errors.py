@@ -1,0 +1,99 @@
+"""Every error as an RFC 9457 problem: the FastAPI and Starlette defaults, replaced."""
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fastapi_books.methods import allowed_methods
+
+# RFC 9110 reason phrases; http.HTTPStatus renamed 413 and 422 in Python 3.13.
+REASON_PHRASES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+# Starlette raises its routing 404 and 405 with the reason phrase as detail; say more.
+ROUTING_DETAILS = {
+    404: "There is nothing at this path.",
+    405: "This path does not support this method.",
+}
+
+
+class ProblemResponse(JSONResponse):
+    """A JSON response with the problem details media type."""
+
+    media_type = "application/problem+json"
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> ProblemResponse:
+    """A problem response: type, title, status and detail, plus errors for a 422."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": REASON_PHRASES[status],
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+async def http_exception_handler(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+    """Any HTTPException, including Starlette's routing 404 and 405, as a problem."""
+    headers = dict(exc.headers or {})
+    detail = exc.detail
+    if exc.detail == REASON_PHRASES.get(exc.status_code):
+        detail = ROUTING_DETAILS.get(exc.status_code, detail)
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request.scope))
+    return problem(exc.status_code, detail, headers=headers)
+
+
+async def validation_exception_handler(
+    request: Request, exc: RequestValidationError
+) -> ProblemResponse:
+    """FastAPI's 422 {"detail": [...]} as a problem with one entry per invalid field."""
+    errors: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for error in exc.errors():
+        location, *path = error["loc"]
+        field = str(path[0]) if path else None
+        errors.setdefault(
+            (location, field), {"location": location, "field": field, "message": error["msg"]}
+        )
+    return problem(422, "The request is not valid.", errors=list(errors.values()))
+
+
+async def database_unavailable_handler(request: Request, exc: OperationalError) -> ProblemResponse:
+    """A database that cannot be reached: 503 instead of a 500."""
+    return problem(503, "The database is unavailable; try again later.")
+
+
+async def server_error_handler(request: Request, exc: Exception) -> ProblemResponse:
+    """Anything unexpected: a 500 problem, with no traceback in the response."""
+    return problem(500, "An unexpected error occurred.")
+
+
+EXCEPTION_HANDLERS = {
+    StarletteHTTPException: http_exception_handler,
+    RequestValidationError: validation_exception_handler,
+    OperationalError: database_unavailable_handler,
+    Exception: server_error_handler,
+}

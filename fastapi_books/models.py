@@ -1,0 +1,87 @@
+"""The Book table and the request and response models, by role."""
+
+import re
+from typing import Annotated
+
+from pydantic import MISSING, AfterValidator, BeforeValidator, ConfigDict
+from sqlalchemy import BigInteger, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+MAX_TEXT_LENGTH = 200
+
+
+def strip_whitespace(value: object) -> object:
+    """Strip a string as str.strip() does; pydantic's str_strip_whitespace keeps \\x1c-\\x1f."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def require_storable(text: str) -> str:
+    """Refuse text a supported database cannot store: NUL (PostgreSQL) and lone surrogates."""
+    if "\x00" in text:
+        raise ValueError("must not contain the NUL character")
+    if any("\ud800" <= character <= "\udfff" for character in text):
+        raise ValueError("must not contain lone surrogates")
+    return text
+
+
+# A title or author: a JSON string of 1 to 200 code points once stripped.
+BookText = Annotated[
+    str,
+    BeforeValidator(strip_whitespace),
+    Field(min_length=1, max_length=MAX_TEXT_LENGTH),
+    AfterValidator(require_storable),
+]
+
+
+def require_decimal_digits(value: object) -> object:
+    """Refuse what pydantic's lax int also reads from a query: "1_000", " 5", "+5", "1.0"."""
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
+        raise ValueError("must be a decimal integer")
+    return value
+
+
+# An integer query parameter, such as limit and offset.
+DecimalInt = Annotated[int, BeforeValidator(require_decimal_digits)]
+
+
+class BookBase(SQLModel):
+    """The fields a client writes: title and author."""
+
+    title: BookText
+    author: BookText
+
+
+class BookCreate(BookBase):
+    """The body of POST and PUT: exactly title and author."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class BookUpdate(SQLModel):
+    """The body of PATCH: any subset of title and author; null is not a value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: BookText | MISSING = MISSING
+    author: BookText | MISSING = MISSING
+
+
+class BookPublic(BookBase):
+    """A book as the API returns it."""
+
+    id: int
+
+
+class Book(BookBase, table=True):
+    """The book table: 64-bit ids never reused, (title, author) unique."""
+
+    # AUTOINCREMENT keeps SQLite from reusing the id of the newest deleted book.
+    __table_args__ = (
+        UniqueConstraint("title", "author", name="uq_book_title_author"),
+        {"sqlite_autoincrement": True},
+    )
+
+    # SQLite autoincrements only an INTEGER PRIMARY KEY (a rowid alias), not a BIGINT.
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer, "sqlite")
+    )
