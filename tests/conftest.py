@@ -166,13 +166,18 @@ def framework(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def client(framework: str, request: pytest.FixtureRequest) -> httpx2.Client:
-    """An httpx2 client for the framework under test, on a database that holds exactly the seed."""
+def client(framework: str, api_token: str, request: pytest.FixtureRequest) -> httpx2.Client:
+    """An httpx2 client for the framework under test, on a database that holds exactly the seed.
+
+    It names `api_token` so that a test can parametrize the token; the framework fixture uses it.
+    """
     return request.getfixturevalue(f"{framework}_client")
 
 
 @pytest.fixture
-def unavailable_client(framework: str, request: pytest.FixtureRequest) -> httpx2.Client:
+def unavailable_client(
+    framework: str, api_token: str, request: pytest.FixtureRequest
+) -> httpx2.Client:
     """An httpx2 client for the framework under test, whose database does not answer."""
     return request.getfixturevalue(f"{framework}_unavailable_client")
 

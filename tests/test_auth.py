@@ -43,8 +43,13 @@ def test_write_without_the_right_token_is_401(
     assert client.get("/books").json() == SEED
 
 
-def test_non_ascii_bytes_in_authorization_are_401(client: httpx2.Client) -> None:
+def test_non_ascii_bytes_in_authorization_are_401(client: httpx2.Client, framework: str) -> None:
     """Raw non-ASCII bytes in the header are compared as bytes: 401, never 500."""
+    if framework != "fastapi":
+        pytest.skip(
+            "httpx2's WSGITransport decodes header values as ASCII (PEP 3333 says latin-1), so it "
+            "cannot carry this request in-process; it needs real HTTP to a WSGI server"
+        )
     headers = [(b"Authorization", b"Bearer \xff\xfe" + TOKEN.encode())]
     response = client.post("/books", json={"title": "T", "author": "A"}, headers=headers)
     assert_unauthorized(response)

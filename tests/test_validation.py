@@ -122,7 +122,7 @@ def test_body_that_is_not_declared_json_is_415(
         method, path, content=body, headers={"Authorization": f"Bearer {TOKEN}"}
     )
     if content_type is None:
-        del request.headers["Content-Type"]
+        request.headers.pop("Content-Type", None)
     else:
         request.headers["Content-Type"] = content_type
     assert_problem(client.send(request), 415)
