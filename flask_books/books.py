@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 from flask import request, url_for
 from flask_smorest import abort
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from flask_books.auth import require_token
@@ -76,7 +76,10 @@ def page_links(query: dict[str, Any], total: int) -> dict[str, str]:
 def list_books(query: dict[str, Any]) -> tuple[list[Book], dict[str, str]]:
     """List books by id, a page at a time, filtered by a search of title and author."""
     matches: list[ColumnElement[bool]] = []
-    if query["search"]:
+    if query["search"] and "\x00" in query["search"]:
+        # No stored text contains NUL, and databases mishandle it in a pattern.
+        matches.append(false())
+    elif query["search"]:
         # autoescape: %, _ and / are literal characters, not LIKE wildcards.
         in_title = Book.title.icontains(query["search"], autoescape=True)
         in_author = Book.author.icontains(query["search"], autoescape=True)

@@ -115,6 +115,21 @@ def test_invalid_limit_is_422(client: httpx2.Client, query: dict[str, str]) -> N
     assert_invalid(client.get("/books", params=query), ("query", "limit"))
 
 
+@pytest.mark.parametrize("limit", ["+5", " 5", "5 ", "1_0", "0x5", "\u0665", "5e0"])
+def test_limit_must_be_written_in_plain_ascii_digits(client: httpx2.Client, limit: str) -> None:
+    """A sign, spaces, underscores, hex, exponents or non-ASCII digits make limit invalid: 422."""
+    assert_invalid(client.get("/books", params={"limit": limit}), ("query", "limit"))
+
+
+def test_leading_zeros_in_query_integers_are_read_as_decimal(seven_books: httpx2.Client) -> None:
+    """limit=02&offset=04 is limit 2, offset 4; the links carry the canonical numbers."""
+    response = seven_books.get("/books?limit=02&offset=04")
+    assert [book["id"] for book in response.json()] == [5, 6]
+    assert response.headers["link"] == (
+        '</books?limit=2&offset=6>; rel="next", </books?limit=2&offset=2>; rel="prev"'
+    )
+
+
 @pytest.mark.parametrize("offset", ["-1", "abc", "0.5", "", str(MAX_ID + 1), "9" * 30])
 def test_invalid_offset_is_422(client: httpx2.Client, offset: str) -> None:
     """offset below 0, above 2**63-1 or not an integer: 422, one query error for offset."""
@@ -184,6 +199,12 @@ def test_search_matches_non_ascii_text_exactly(client: httpx2.Client, auth: dict
     )
     assert listed(client, search="éducation")[:2] == ([3], "1")
     assert listed(client, search="王子")[:2] == ([4], "1")
+
+
+@pytest.mark.parametrize("search", ["\x00", "Du\x00ne", "\x00%"])
+def test_search_containing_nul_matches_nothing(client: httpx2.Client, search: str) -> None:
+    """No stored text contains NUL, so a search containing it finds nothing (and is no error)."""
+    assert listed(client, search=search)[:2] == ([], "0")
 
 
 def test_search_is_kept_in_links_percent_encoded(
