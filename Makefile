@@ -37,6 +37,10 @@ format: install  ## ruff: fix what can be fixed and format
 test: install  ## Run the contract suite against all three, plus the framework-specific tests
 	$(BIN)/python -m pytest
 
+# gunicorn's control socket (one fixed path per user) is not used here; without it, the Django and
+# Flask servers can run side by side.
+GUNICORN := $(BIN)/gunicorn --no-control-socket
+
 # $(call serve,LABEL,PORT,PREPARE,SERVER): prepare the database, print a banner, then exec the production server.
 # Without BOOKS_API_TOKEN in the environment, one random token is made once into var/api-token and used by every worker.
 define serve
@@ -55,12 +59,12 @@ endef
 serve-django: PORT ?= 8001
 serve-django: install  ## Django + DRF under gunicorn on :8001
 	$(call serve,Django + DRF,$(PORT),$(BIN)/python manage.py migrate --verbosity 0,\
-		$(BIN)/gunicorn django_books.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS))
+		$(GUNICORN) django_books.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS))
 
 serve-flask: PORT ?= 8002
 serve-flask: install  ## Flask under gunicorn on :8002
 	$(call serve,Flask,$(PORT),$(BIN)/flask --app flask_books init-db,\
-		$(BIN)/gunicorn 'flask_books:create_app()' --bind $(HOST):$(PORT) --workers $(WORKERS))
+		$(GUNICORN) 'flask_books:create_app()' --bind $(HOST):$(PORT) --workers $(WORKERS))
 
 serve-fastapi: PORT ?= 8003
 serve-fastapi: install  ## FastAPI under uvicorn on :8003

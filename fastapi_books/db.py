@@ -14,7 +14,9 @@ from fastapi_books.models import Book
 
 SEED_FILE = Path(__file__).resolve().parent.parent / "shared_fixtures" / "books.json"
 
-engine = create_engine(get_settings().database_url)
+# SQLAlchemy's default pool: 5 connections kept, 10 more on demand.
+POOL_SIZE, MAX_OVERFLOW = 5, 10
+engine = create_engine(get_settings().database_url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
 
 
 def get_session() -> Iterator[Session]:
@@ -23,7 +25,11 @@ def get_session() -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# A session keeps its connection until the response is serialized, and serializing a sync route's
+# response needs a thread from the pool of 40. Uncapped, 40 requests waiting for a connection take
+# every thread while the connections wait for one: a deadlock, seen from ~128 concurrent requests.
+# Capped at the pool's size, the other requests wait for a session without holding a thread.
+SessionDep = Annotated[Session, Depends(get_session, max_concurrency=POOL_SIZE + MAX_OVERFLOW)]
 
 
 def init_db(engine: Engine) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from flask_books import books, db, health
 from flask_books.errors import ProblemApi, database_unavailable
-from flask_books.routing import BookIdConverter, BooksFlask
+from flask_books.routing import BookIdConverter, BooksFlask, drop_content_type_of_empty_responses
 
 VAR_DIR = Path(__file__).resolve().parent.parent / "var"
 DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'flask.sqlite3'}"
@@ -43,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.merge_slashes = False
     app.url_map.converters["book_id"] = BookIdConverter
 
+    app.after_request(drop_content_type_of_empty_responses)
     db.init_app(app)
     app.register_error_handler(OperationalError, database_unavailable)
 

@@ -43,3 +43,10 @@ class BooksFlask(Flask):
         response = super().make_default_options_response()
         response.status_code = 204
         return response
+
+
+def drop_content_type_of_empty_responses(response: Response) -> Response:
+    """Send 204 responses without Content-Type: Werkzeug keeps one on a response with no body."""
+    if response.status_code == 204:
+        del response.headers["Content-Type"]
+    return response

@@ -58,7 +58,14 @@ def test_options_is_204_with_allow_and_no_body(client: httpx2.Client, path: str)
     response = client.options(path)
     assert response.status_code == 204
     assert response.content == b""
+    assert "content-type" not in response.headers
     assert_allow(response, path)
+
+
+@pytest.mark.parametrize("path", ["/books", "/books/1", "/health", "/books?search=x"])
+def test_allow_is_only_on_options_and_405(client: httpx2.Client, path: str) -> None:
+    """Allow is sent with OPTIONS and 405 responses only, not with every response."""
+    assert "allow" not in client.get(path).headers
 
 
 def big_body() -> bytes:

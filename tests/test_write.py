@@ -71,6 +71,7 @@ def test_delete_returns_204_and_the_book_is_gone(
     response = client.delete("/books/1", headers=auth)
     assert response.status_code == 204, describe(response)
     assert response.content == b""
+    assert "content-type" not in response.headers
     assert_problem(client.get("/books/1"), 404)
     assert client.get("/books").json() == [NEUROMANCER]
 

@@ -21,15 +21,34 @@ from django_books.books.serializers import BookSerializer
 METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
 
 
-class OptionsWithoutBodyMixin:
-    """Answer OPTIONS with 204 and the Allow header, instead of DRF's 200 with a metadata body."""
+class AllowHeaderMixin:
+    """Send Allow where the contract names it, OPTIONS (204, no body) and 405, and nowhere else.
+
+    DRF sends Allow on every response of a view, and answers OPTIONS with 200 and a metadata body.
+    """
+
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        """No header on every response (DRF's default: Allow, and Vary with several renderers)."""
+        return {}
+
+    def allow_header(self) -> str:
+        """The methods this view serves, as the Allow header lists them."""
+        return ", ".join(self.allowed_methods)
 
     def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """204, no body; DRF adds the Allow header to every response of the view."""
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        """204 with Allow and no body."""
+        return Response(status=status.HTTP_204_NO_CONTENT, headers={"Allow": self.allow_header()})
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """DRF's error response, with Allow on a 405."""
+        response = super().handle_exception(exc)
+        if isinstance(exc, exceptions.MethodNotAllowed):
+            response["Allow"] = self.allow_header()
+        return response
 
 
-class BookViewSet(OptionsWithoutBodyMixin, viewsets.ModelViewSet):
+class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
     """List, create, retrieve, replace, patch and delete books; writes need the API token.
 
     The list takes ?limit=, ?offset= and ?search= (a substring of title or author).
@@ -92,7 +111,7 @@ def save_unless_duplicate(serializer: BaseSerializer) -> None:
         raise Conflict from error
 
 
-class HealthView(OptionsWithoutBodyMixin, APIView):
+class HealthView(AllowHeaderMixin, APIView):
     """GET /health: 200 {"status": "ok"} when the database answers, else a 503 problem.
 
     A class rather than DRF's @api_view(["GET"]): that one answers HEAD with 405, and naming
