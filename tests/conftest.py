@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, create_engine
 
 from django_books.wsgi import application as django_application
-from fastapi_books.config import Settings, get_settings
+from fastapi_books.config import get_settings
 from fastapi_books.db import get_session, init_db
 from fastapi_books.main import app as fastapi_app
 from flask_books import create_app
@@ -120,19 +120,27 @@ def flask_unavailable_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.
         yield client
 
 
-# FastAPI: the documented dependency overrides — a session on the test's own engine, and the
-# test's settings.
+# FastAPI: the documented dependency override for the session, on the test's own engine; the
+# token comes from the environment, which get_settings() reads afresh once its cache is cleared.
 
 
-def fastapi_test_client(engine: Engine, api_token: str) -> Iterator[httpx2.Client]:
-    """Starlette's TestClient (an httpx2 client) with the session and settings overridden."""
+@pytest.fixture
+def fastapi_token(monkeypatch: pytest.MonkeyPatch, api_token: str) -> Iterator[None]:
+    """Set BOOKS_API_TOKEN for FastAPI's settings, and forget the cached settings around the test."""
+    monkeypatch.setenv("BOOKS_API_TOKEN", api_token)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def fastapi_test_client(engine: Engine) -> Iterator[httpx2.Client]:
+    """Starlette's TestClient (an httpx2 client), with sessions on this engine."""
 
     def get_session_override() -> Iterator[Session]:
         with Session(engine) as session:
             yield session
 
     fastapi_app.dependency_overrides[get_session] = get_session_override
-    fastapi_app.dependency_overrides[get_settings] = lambda: Settings(books_api_token=api_token)
     try:
         with TestClient(fastapi_app, base_url=BASE_URL, follow_redirects=False) as client:
             yield client
@@ -142,18 +150,18 @@ def fastapi_test_client(engine: Engine, api_token: str) -> Iterator[httpx2.Clien
 
 
 @pytest.fixture
-def fastapi_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
+def fastapi_client(tmp_path: Path, fastapi_token: None) -> Iterator[httpx2.Client]:
     """FastAPI on a fresh SQLite file, initialised by init_db."""
     engine = create_engine(f"sqlite:///{tmp_path / 'books.sqlite3'}")
     init_db(engine)
-    yield from fastapi_test_client(engine, api_token)
+    yield from fastapi_test_client(engine)
 
 
 @pytest.fixture
-def fastapi_unavailable_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
+def fastapi_unavailable_client(tmp_path: Path, fastapi_token: None) -> Iterator[httpx2.Client]:
     """FastAPI whose database file lies in a missing directory."""
     engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'books.sqlite3'}")
-    yield from fastapi_test_client(engine, api_token)
+    yield from fastapi_test_client(engine)
 
 
 # The one parametrized entry point of the contract suite.
