@@ -126,7 +126,7 @@ def flask_unavailable_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.
 
 @pytest.fixture
 def fastapi_token(monkeypatch: pytest.MonkeyPatch, api_token: str) -> Iterator[None]:
-    """Set BOOKS_API_TOKEN for FastAPI's settings, and forget the cached settings around the test."""
+    """Set BOOKS_API_TOKEN for FastAPI, and forget the cached settings around the test."""
     monkeypatch.setenv("BOOKS_API_TOKEN", api_token)
     get_settings.cache_clear()
     yield
