@@ -24,7 +24,6 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DEFAULT_DATA
 if DATABASES["default"]["NAME"] == str(DEFAULT_DATABASE_PATH):
     # SQLite creates the database file, but not the directory it lives in.
     DEFAULT_DATABASE_PATH.parent.mkdir(exist_ok=True)
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # URLS
 # ------------------------------------------------------------------------------

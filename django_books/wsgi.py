@@ -1,32 +1,51 @@
 """WSGI entry point: `gunicorn django_books.wsgi` serves `application`."""
 
+import io
 import os
+from collections.abc import Iterable
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 import django
-from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_books.settings")
 
 
-class LenientContentTypeRequest(WSGIRequest):
-    """A WSGIRequest that treats an unparseable Content-Type as absent.
-
-    Django raises ValueError for some (such as an unknown RFC 2231 charset) while building the
-    request, before any middleware or error handler could turn it into a response.
-    """
-
-    def _set_content_type_params(self, meta: dict) -> None:
-        """Parse Content-Type as Django does; on ValueError, act as if there were none."""
-        try:
-            super()._set_content_type_params(meta)
-        except ValueError:
-            self.content_type, self.content_params = "", {}
-
-
 class BooksWSGIHandler(WSGIHandler):
-    """Django's WSGI handler, with requests that survive a malformed Content-Type."""
+    """Django's WSGI handler, taking the chunked bodies and Content-Types Django alone cannot."""
 
-    request_class = LenientContentTypeRequest
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Adapt the server's environ to what Django handles, then handle the request as usual."""
+        give_terminated_body_a_length(environ)
+        drop_content_type_parameters(environ)
+        return super().__call__(environ, start_response)
+
+
+def give_terminated_body_a_length(environ: WSGIEnvironment) -> None:
+    """Read a body that has no Content-Length (a chunked one), and give it one.
+
+    Django reads a body only up to CONTENT_LENGTH, so it would see none. The server sets
+    wsgi.input_terminated when wsgi.input ends where the body does (gunicorn does, de-chunking
+    it). Reading one byte past the limit is enough for Django's own check to refuse it (413).
+    """
+    if environ.get("CONTENT_LENGTH") or not environ.get("wsgi.input_terminated"):
+        return
+    body = environ["wsgi.input"].read(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+
+
+def drop_content_type_parameters(environ: WSGIEnvironment) -> None:
+    """Keep only the Content-Type's media type: the contract ignores its parameters.
+
+    Django and DRF would not. Django raises ValueError for some (such as an RFC 2231 value in an
+    unknown charset) while building the request, before any error handler could answer; it decodes
+    the query string in the charset named (the contract says UTF-8); and DRF refuses a Content-Type
+    longer than 256 characters (415).
+    """
+    if "CONTENT_TYPE" in environ:
+        environ["CONTENT_TYPE"] = environ["CONTENT_TYPE"].partition(";")[0].strip()
 
 
 # What django.core.wsgi.get_wsgi_application() does, with the handler above.

@@ -23,11 +23,13 @@ class BearerTokenAuthentication(BaseAuthentication):
         WritesNeedToken.
         """
         expected_token = settings.BOOKS_API_TOKEN  # read per request, so tests can change it
-        parts = get_authorization_header(request).split()
-        if not expected_token or len(parts) != 2 or parts[0].lower() != b"bearer":
+        # The scheme, one or more spaces, then the token; spaces around the value are ignored. Split
+        # on spaces only, not on any whitespace as bytes.split() does: "Bearer\tT" is malformed.
+        words = [word for word in get_authorization_header(request).split(b" ") if word]
+        if not expected_token or len(words) != 2 or words[0].lower() != b"bearer":
             return None
         # Compare bytes: compare_digest raises TypeError on non-ASCII str.
-        if not secrets.compare_digest(parts[1], expected_token.encode()):
+        if not secrets.compare_digest(words[1], expected_token.encode()):
             return None
         return None, expected_token
 

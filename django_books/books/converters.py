@@ -1,6 +1,6 @@
 """The path converter for book ids."""
 
-MAX_BOOK_ID = 2**63 - 1
+from django.db.models import BigAutoField
 
 
 class BookIdConverter:
@@ -11,7 +11,7 @@ class BookIdConverter:
     def to_python(self, value: str) -> int:
         """The id as an int; a ValueError tells Django the path does not match (so 404)."""
         book_id = int(value)
-        if book_id > MAX_BOOK_ID:
+        if book_id > BigAutoField.MAX_BIGINT:
             raise ValueError(f"{value} does not fit in a signed 64-bit integer")
         return book_id
 

@@ -2,15 +2,13 @@
 
 from urllib.parse import quote
 
-from django.db.models import QuerySet
+from django.db.models import BigIntegerField, QuerySet
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from django_books.books.exceptions import InvalidQueryParameters
-
-MAX_OFFSET = 2**63 - 1
 
 
 def parse_decimal(text: str) -> int | None:
@@ -40,7 +38,8 @@ class LinkHeaderPagination(LimitOffsetPagination):
         self.request = request
         bounds = {
             self.limit_query_param: (self.default_limit, 1, self.max_limit),
-            self.offset_query_param: (0, 0, MAX_OFFSET),
+            # The largest OFFSET the databases take, as for ids: a signed 64-bit integer.
+            self.offset_query_param: (0, 0, BigIntegerField.MAX_BIGINT),
         }
         values, errors = {}, {}
         for name, (default, minimum, maximum) in bounds.items():

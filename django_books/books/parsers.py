@@ -28,10 +28,7 @@ class JSONBodyParser(JSONParser):
 
 def is_json_media_type(content_type: str) -> bool:
     """Whether a Content-Type header names application/json (any case, any parameters)."""
-    try:
-        media_type, _params = parse_header_parameters(content_type)
-    except ValueError:  # e.g. an RFC 2231 parameter in an unknown charset
-        return False
+    media_type, _params = parse_header_parameters(content_type)
     return media_type == "application/json"
 
 

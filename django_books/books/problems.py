@@ -22,7 +22,6 @@ INVALID_INPUT_DETAILS = {
 REASON_PHRASES = {
     400: "Bad Request",
     401: "Unauthorized",
-    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",

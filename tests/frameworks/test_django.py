@@ -1,21 +1,26 @@
-"""Django-specific checks: migrations, the seed data migration, settings from the environment."""
+"""Django-specific checks: migrations, the seed, settings from the environment, the WSGI entry."""
 
+import io
 import json
 import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, models
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection, models
 
 from django_books.books.models import Book
 from django_books.books.serializers import BookSerializer
+from django_books.wsgi import application
 
 REPO_ROOT: Path = settings.BASE_DIR
 SEED = json.loads((REPO_ROOT / "shared_fixtures" / "books.json").read_text(encoding="utf-8"))
@@ -25,6 +30,9 @@ READ_SETTINGS = (
     "'database': s.DATABASES['default'], 'token': s.BOOKS_API_TOKEN,"
     " 'secret_key': s.SECRET_KEY, 'debug': s.DEBUG}))"
 )
+WSGI_TOKEN = "wsgi-token"
+BODY_LIMIT = 64 * 1024
+WSGICall = Callable[[dict[str, Any]], tuple[int, Any]]
 
 
 def run_in_repo(*arguments: str, **environment: str) -> str:
@@ -108,3 +116,87 @@ def test_settings_defaults_are_safe() -> None:
     assert configured["token"] == ""
     assert configured["database"]["NAME"] == str(REPO_ROOT / "var" / "django.sqlite3")
     assert configured["secret_key"].startswith("django-insecure-")
+
+
+@pytest.fixture
+def call_application(settings: Any) -> Iterator[WSGICall]:
+    """Call the WSGI application directly with a hand-built environ, the write token set."""
+    settings.BOOKS_API_TOKEN = WSGI_TOKEN
+
+    def call(environ: dict[str, Any]) -> tuple[int, Any]:
+        """Complete the environ with wsgiref's test defaults; return the status code and JSON."""
+        setup_testing_defaults(environ)
+        statuses = []
+        chunks = application(environ, lambda status, headers: statuses.append(status))
+        return int(statuses[0].split()[0]), json.loads(b"".join(chunks))
+
+    # As Django's test client does: keep the test's connection and transaction across requests.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield call
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def post_book(wsgi_input: io.BytesIO, environ: dict[str, Any]) -> dict[str, Any]:
+    """The environ of POST /books with the write token and JSON, then these entries."""
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/books",
+        "CONTENT_TYPE": "application/json",
+        "HTTP_AUTHORIZATION": f"Bearer {WSGI_TOKEN}",
+        "wsgi.input": wsgi_input,
+        **environ,
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("size", "status"),
+    [(64, 201), (BODY_LIMIT, 201), (BODY_LIMIT + 1, 413), (200_000, 413)],
+    ids=["small", "at-the-limit", "one-byte-over", "200-KB"],
+)
+def test_chunked_body_is_read_and_held_to_the_limit(
+    call_application: WSGICall, size: int, status: int
+) -> None:
+    """No CONTENT_LENGTH but wsgi.input_terminated (a chunked body under gunicorn): 201, or 413.
+
+    Django alone would read no body at all (400); and no more than one byte past the limit is read.
+    """
+    body = json.dumps({"title": "Chunky", "author": "C"}).encode().ljust(size)  # padded with spaces
+    wsgi_input = io.BytesIO(body)
+    chunked = {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True}
+    status_code, answer = call_application(post_book(wsgi_input, chunked))
+    assert status_code == status, answer
+    assert wsgi_input.tell() <= BODY_LIMIT + 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json; charset*=unknown''x", f"application/json; charset=utf-8; p={'x' * 300}"],
+    ids=["rfc-2231-unknown-charset", "longer-than-drf-takes"],
+)
+def test_content_type_parameters_are_ignored(call_application: WSGICall, content_type: str) -> None:
+    """Parameters Django cannot parse (it raises), or DRF will not (415): the media type counts."""
+    body = json.dumps({"title": "Odd parameters", "author": "C"}).encode()
+    environ = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(body))}
+    status_code, answer = call_application(post_book(io.BytesIO(body), environ))
+    assert status_code == 201, answer
+
+
+@pytest.mark.django_db
+def test_query_is_utf_8_whatever_charset_the_content_type_names(
+    call_application: WSGICall,
+) -> None:
+    """Django decodes the query in a Content-Type's charset; %E9 is not UTF-8, so U+FFFD."""
+    Book.objects.create(title="Café", author="C")
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/books",
+        "QUERY_STRING": "search=%E9",
+        "CONTENT_TYPE": "text/plain; charset=latin-1",
+    }
+    assert call_application(environ) == (200, [])
