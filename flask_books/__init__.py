@@ -10,7 +10,12 @@ from sqlalchemy.exc import OperationalError
 
 from flask_books import books, db, health
 from flask_books.errors import ProblemApi, database_unavailable
-from flask_books.routing import BookIdConverter, BooksFlask, drop_content_type_of_empty_responses
+from flask_books.routing import (
+    BookIdConverter,
+    BooksFlask,
+    drop_content_type_of_empty_responses,
+    reject_empty_path_segments,
+)
 
 VAR_DIR = Path(__file__).resolve().parent.parent / "var"
 DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'flask.sqlite3'}"
@@ -39,10 +44,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # Keep the schema's key order (id, title, author) in JSON responses.
     app.json.sort_keys = False
-    # Werkzeug would answer /books//1 with a redirect to /books/1; the contract has none.
-    app.url_map.merge_slashes = False
     app.url_map.converters["book_id"] = BookIdConverter
 
+    app.before_request(reject_empty_path_segments)
     app.after_request(drop_content_type_of_empty_responses)
     db.init_app(app)
     app.register_error_handler(OperationalError, database_unavailable)

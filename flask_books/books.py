@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from flask_books.auth import require_token
 from flask_books.db import get_session
 from flask_books.models import Book
-from flask_books.parsing import StrictJSONBlueprint, require_json_body
+from flask_books.parsing import BooksBlueprint, require_json_body
 from flask_books.schemas import BookListQuerySchema, BookPatchSchema, BookSchema
 
-blp = StrictJSONBlueprint("books", __name__, url_prefix="/books", description="The catalog.")
+blp = BooksBlueprint("books", __name__, url_prefix="/books", description="The catalog.")
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -80,7 +80,8 @@ def list_books(query: dict[str, Any]) -> tuple[list[Book], dict[str, str]]:
         # No stored text contains NUL, and databases mishandle it in a pattern.
         matches.append(false())
     elif query["search"]:
-        # autoescape: %, _ and / are literal characters, not LIKE wildcards.
+        # autoescape: %, _ and \ are literal, not wildcards. SQLAlchemy escapes % and _ with "/"
+        # (and "/" itself), and its ESCAPE '/' replaces PostgreSQL's default escape, \.
         in_title = Book.title.icontains(query["search"], autoescape=True)
         in_author = Book.author.icontains(query["search"], autoescape=True)
         matches.append(or_(in_title, in_author))
@@ -110,7 +111,7 @@ def create_book(book_in: dict[str, str]) -> tuple[Book, dict[str, str]]:
 @blp.put("/<book_id:book_id>")
 @blp.arguments(BookSchema)
 @blp.response(200, BookSchema)
-def replace_book(book_in: dict[str, str], book_id: int) -> Book:
+def update_book(book_in: dict[str, str], book_id: int) -> Book:
     """Replace a book's title and author."""
     return save_book(get_book_or_404(book_id), book_in)
 
@@ -118,7 +119,7 @@ def replace_book(book_in: dict[str, str], book_id: int) -> Book:
 @blp.patch("/<book_id:book_id>")
 @blp.arguments(BookPatchSchema(partial=True))
 @blp.response(200, BookSchema)
-def update_book(book_in: dict[str, str], book_id: int) -> Book:
+def patch_book(book_in: dict[str, str], book_id: int) -> Book:
     """Change the given fields of a book; an empty object changes nothing."""
     return save_book(get_book_or_404(book_id), book_in)
 

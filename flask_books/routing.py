@@ -1,6 +1,6 @@
-"""Routing where the contract is stricter than Flask: canonical 64-bit ids, 204 for OPTIONS."""
+"""Routing stricter than Flask's: no empty path segments, canonical 64-bit ids, 204 for OPTIONS."""
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 from werkzeug.routing import BaseConverter
 
 MAX_BOOK_ID = 2**63 - 1
@@ -43,6 +43,16 @@ class BooksFlask(Flask):
         response = super().make_default_options_response()
         response.status_code = 204
         return response
+
+
+def reject_empty_path_segments() -> None:
+    """Answer 404 for a path with an empty segment, such as //books or /books//1."""
+    # Werkzeug matches //books as /books (it strips leading slashes, as request.path does) and
+    # redirects /books//1 to /books/1, so check the PATH_INFO the server passed. An app-level
+    # before_request runs before the blueprints' hooks (401, 413, 415), and before Flask raises
+    # a routing error (405, redirect) or answers OPTIONS: this 404 wins.
+    if "//" in request.environ.get("PATH_INFO", ""):
+        abort(404)
 
 
 def drop_content_type_of_empty_responses(response: Response) -> Response:

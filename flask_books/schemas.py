@@ -42,7 +42,11 @@ class BookSchema(Schema):
 
 
 class BookPatchSchema(BookSchema):
-    """The body of PATCH: load it with partial=True, so any subset of title and author."""
+    """The body of PATCH (loaded with partial=True): its own class, for its own OpenAPI name.
+
+    apispec names components after the schema class, and warns when BookSchema(partial=True)
+    would share BookSchema's name.
+    """
 
 
 class QueryInteger(fields.Integer):

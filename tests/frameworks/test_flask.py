@@ -1,4 +1,4 @@
-"""Flask-specific checks: the init-db command, the seed, settings from the environment, 500s."""
+"""Flask-specific checks: init-db and the seed, settings, 500s, input Werkzeug would misread."""
 
 import io
 import json
@@ -163,3 +163,38 @@ def test_id_regex_matches_exactly_one_to_the_limit(limit: int) -> None:
         assert bool(pattern.fullmatch(str(number))) == (1 <= number <= limit), number
     for text in ["01", "+1", "-1", "1.0", " 1", "1e3"]:
         assert pattern.fullmatch(text) is None, text
+
+
+@pytest.mark.parametrize("token", ["abc=", "a=b", "é"])
+def test_any_configured_token_works(app: Flask, runner: FlaskCliRunner, token: str) -> None:
+    """A token with "=" (Werkzeug's parser reads "a=b" as auth-params) or non-ASCII works."""
+    runner.invoke(args=["init-db"])
+    app.config["BOOKS_API_TOKEN"] = token
+    # WSGI carries header values as latin-1 text: this is how the token's UTF-8 bytes arrive.
+    header = f"Bearer {token}".encode().decode("latin-1")
+    response = app.test_client().post(
+        "/books", json={"title": "T", "author": "A"}, headers={"Authorization": header}
+    )
+    assert response.status_code == 201, response.data
+
+
+def test_non_ascii_bytes_in_authorization_are_401(app: Flask, runner: FlaskCliRunner) -> None:
+    """Raw non-ASCII bytes in the header are a wrong token, never a 500."""
+    # Werkzeug's test client carries them; the contract suite's httpx2 WSGITransport cannot.
+    runner.invoke(args=["init-db"])
+    app.config["BOOKS_API_TOKEN"] = "token"
+    response = app.test_client().post(
+        "/books", json={"title": "T", "author": "A"}, headers={"Authorization": "Bearer \xff\xfe"}
+    )
+    assert response.status_code == 401, response.data
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_raw_non_utf8_byte_in_query_string_is_decoded(app: Flask, runner: FlaskCliRunner) -> None:
+    """A byte over 0x7F sent without percent-encoding is U+FFFD, not a 500 as with request.args."""
+    runner.invoke(args=["init-db"])
+    response = app.test_client().get(
+        "/books", environ_overrides={"QUERY_STRING": "search=\xff&limit=1&offset=1"}
+    )
+    assert response.status_code == 200, response.data
+    assert response.headers["Link"] == '</books?limit=1&offset=0&search=%EF%BF%BD>; rel="prev"'
