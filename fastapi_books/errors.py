@@ -1,5 +1,6 @@
 """Every error as an RFC 9457 problem: the FastAPI and Starlette defaults, replaced."""
 
+import json
 from typing import Any
 
 from fastapi import Request
@@ -35,6 +36,12 @@ class ProblemResponse(JSONResponse):
     """A JSON response with the problem details media type."""
 
     media_type = "application/problem+json"
+
+    def render(self, content: Any) -> bytes:
+        """The content as ASCII JSON, which can carry a lone surrogate as a \\u escape."""
+        # A 422 names an unknown key as sent, and "\ud800" has no UTF-8 encoding: Starlette's
+        # ensure_ascii=False rendering would fail on it with a 500.
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 def problem(
@@ -74,9 +81,13 @@ async def validation_exception_handler(
     errors: dict[tuple[str, str | None], dict[str, Any]] = {}
     for error in exc.errors():
         location, *path = error["loc"]
-        field = str(path[0]) if path else None
+        field, message = (str(path[0]) if path else None), error["msg"]
+        # pydantic-core cannot read a key with a lone surrogate ("\ud800"), which no field has: it
+        # reports the key as the input of a string_unicode error about the whole body, and stops.
+        if error["type"] == "string_unicode" and not path:
+            field, message = error["input"], "Extra inputs are not permitted"
         errors.setdefault(
-            (location, field), {"location": location, "field": field, "message": error["msg"]}
+            (location, field), {"location": location, "field": field, "message": message}
         )
     return problem(422, "The request is not valid.", errors=list(errors.values()))
 

@@ -4,13 +4,21 @@ import secrets
 
 from fastapi import HTTPException, Request, status
 
-from fastapi_books.config import Settings, get_settings
+from fastapi_books.config import get_settings
 
 
-def resolve_settings(request: Request) -> Settings:
-    """The settings the get_settings dependency gives, app.dependency_overrides included."""
-    # The write check runs before FastAPI solves dependencies, so it resolves this one itself.
-    return request.app.dependency_overrides.get(get_settings, get_settings)()
+def presented_token(request: Request) -> str | None:
+    """The token of the request's one Authorization header; None if missing or malformed."""
+    # Starlette's headers.get() would return the first of two headers: two are malformed.
+    values = request.headers.getlist("Authorization")
+    if len(values) != 1:
+        return None
+    # The scheme, one or more spaces, then the token; spaces around the value are ignored. Split
+    # on spaces only, not on any whitespace as str.split() does: "Bearer\tT" is one word, malformed.
+    words = [word for word in values[0].split(" ") if word]
+    if len(words) != 2 or words[0].lower() != "bearer":
+        return None
+    return words[1]
 
 
 def is_valid_token(presented: str, expected: str) -> bool:
@@ -22,9 +30,9 @@ def is_valid_token(presented: str, expected: str) -> bool:
 
 def require_write_token(request: Request) -> None:
     """Refuse a write without the right bearer token: 401 with WWW-Authenticate: Bearer."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    expected = resolve_settings(request).books_api_token.get_secret_value()
-    if scheme.lower() != "bearer" or not is_valid_token(token, expected):
+    token = presented_token(request)
+    expected = get_settings().books_api_token.get_secret_value()
+    if token is None or not is_valid_token(token, expected):
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail="A valid bearer token is required to change books.",

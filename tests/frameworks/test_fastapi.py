@@ -110,7 +110,15 @@ def test_initial_data_command_prepares_the_database(tmp_path: Path) -> None:
 
 def test_openapi_documents_the_routes() -> None:
     """The OpenAPI schema shows /books/{book_id}, not the custom convertor's {book_id:book_id}."""
-    with TestClient(app) as client:
-        paths = client.get("/openapi.json").json()["paths"]
+    paths = app.openapi()["paths"]
     assert set(paths) == {"/books", "/books/{book_id}", "/health"}
     assert set(paths["/books/{book_id}"]) == {"get", "put", "patch", "delete", "options"}
+
+
+@pytest.mark.parametrize("path", ["/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"])
+def test_fastapi_documentation_pages_are_not_served(path: str) -> None:
+    """FastAPI's default documentation URLs are no route: a 404 problem, as any unknown path."""
+    with TestClient(app) as client:
+        response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
