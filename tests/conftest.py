@@ -24,7 +24,7 @@ from fastapi_books.db import get_session, init_db
 from fastapi_books.main import app as fastapi_app
 from flask_books import create_app
 from flask_books.db import init_db as flask_init_db
-from tests.contract import TOKEN
+from tests.contract import AUTH, TOKEN
 
 BASE_URL = "http://localhost"
 FRAMEWORKS = [pytest.param("django", marks=pytest.mark.django_db), "flask", "fastapi"]
@@ -193,4 +193,4 @@ def unavailable_client(
 @pytest.fixture
 def auth() -> dict[str, str]:
     """The Authorization header that passes the write check."""
-    return {"Authorization": f"Bearer {TOKEN}"}
+    return AUTH

@@ -7,6 +7,7 @@ from typing import Any
 import httpx2
 
 TOKEN = "test-token-3f9a"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SEED: list[dict[str, Any]] = json.loads(
     (Path(__file__).resolve().parent.parent / "shared_fixtures" / "books.json").read_text()
 )
@@ -25,6 +26,9 @@ REASON_PHRASES = {
     422: "Unprocessable Content",
     503: "Service Unavailable",
 }
+
+# The writes that take a JSON body, each on a path where it is allowed.
+BODY_WRITES = [("POST", "/books"), ("PUT", "/books/1"), ("PATCH", "/books/1")]
 
 ALLOWED_METHODS = {
     "/books": {"GET", "HEAD", "OPTIONS", "POST"},
@@ -67,5 +71,22 @@ def assert_invalid(response: httpx2.Response, *errors: tuple[str, str | None]) -
 
 
 def assert_allow(response: httpx2.Response, path: str) -> None:
-    """Assert Allow lists exactly the contract's methods for this path, separated by ", "."""
-    assert set(response.headers["allow"].split(", ")) == ALLOWED_METHODS[path], describe(response)
+    """Assert Allow lists the contract's methods for this path, each once, joined by ", "."""
+    allowed = sorted(response.headers["allow"].split(", "))
+    assert allowed == sorted(ALLOWED_METHODS[path]), describe(response)
+
+
+def assert_seed_unchanged(client: httpx2.Client) -> None:
+    """Assert the database still holds exactly the seed: a refused request changed nothing."""
+    assert client.get("/books").json() == SEED
+
+
+def padded_body(size: int) -> bytes:
+    """A valid book as JSON, padded with spaces to exactly `size` bytes."""
+    body = json.dumps({"title": "Padded", "author": "Body"}).encode()
+    return body + b" " * (size - len(body))
+
+
+def raw_path(client: httpx2.Client, path: str) -> httpx2.URL:
+    """The client's base URL with exactly this path (httpx2 would read "//x" as a host name)."""
+    return client.base_url.copy_with(raw_path=path.encode())

@@ -3,9 +3,9 @@
 import httpx2
 import pytest
 
-from tests.contract import SEED, TOKEN, assert_problem, describe
+from tests.contract import TOKEN, assert_problem, assert_seed_unchanged, describe
 
-WRITES = [
+EVERY_WRITE = [
     ("POST", "/books", {"title": "T", "author": "A"}),
     ("PUT", "/books/1", {"title": "T", "author": "A"}),
     ("PATCH", "/books/1", {"title": "T"}),
@@ -29,7 +29,7 @@ def assert_unauthorized(response: httpx2.Response) -> None:
 
 
 @pytest.mark.parametrize("authorization", BAD_AUTHORIZATIONS.values(), ids=BAD_AUTHORIZATIONS)
-@pytest.mark.parametrize(("method", "path", "body"), WRITES)
+@pytest.mark.parametrize(("method", "path", "body"), EVERY_WRITE)
 def test_write_without_the_right_token_is_401(
     client: httpx2.Client,
     method: str,
@@ -40,7 +40,7 @@ def test_write_without_the_right_token_is_401(
     """Missing, malformed or wrong token: 401, WWW-Authenticate: Bearer, nothing changed."""
     headers = {} if authorization is None else {"Authorization": authorization}
     assert_unauthorized(client.request(method, path, json=body, headers=headers))
-    assert client.get("/books").json() == SEED
+    assert_seed_unchanged(client)
 
 
 def test_non_ascii_bytes_in_authorization_are_401(client: httpx2.Client, framework: str) -> None:
@@ -55,6 +55,36 @@ def test_non_ascii_bytes_in_authorization_are_401(client: httpx2.Client, framewo
     assert_unauthorized(response)
 
 
+@pytest.mark.parametrize(
+    "authorization",
+    [f"Bearer  {TOKEN}", f"Bearer {TOKEN}  ", f"  Bearer {TOKEN}", f"BEARER {TOKEN}"],
+    ids=["two-spaces", "trailing-spaces", "leading-spaces", "upper-case-scheme"],
+)
+def test_authorization_spacing_that_is_allowed(client: httpx2.Client, authorization: str) -> None:
+    """The scheme, one or more spaces, the token; spaces around the value are ignored."""
+    headers = {"Authorization": authorization}
+    response = client.post("/books", json={"title": "T", "author": "A"}, headers=headers)
+    assert response.status_code == 201, describe(response)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [f"Bearer\t{TOKEN}", f"Bearer {TOKEN} extra", f"Bearer,{TOKEN}", f"Bearer={TOKEN}"],
+    ids=["tab", "extra-word", "comma", "equals"],
+)
+def test_malformed_authorization_is_401(client: httpx2.Client, authorization: str) -> None:
+    """A tab or any other separator, or extra words, make the header malformed: 401."""
+    headers = {"Authorization": authorization}
+    assert_unauthorized(client.post("/books", json={"title": "T", "author": "A"}, headers=headers))
+    assert_seed_unchanged(client)
+
+
+def test_two_authorization_headers_are_401(client: httpx2.Client) -> None:
+    """Two Authorization headers are malformed, even if one carries the token."""
+    headers = [("Authorization", f"Bearer {TOKEN}"), ("Authorization", "Bearer wrong")]
+    assert_unauthorized(client.post("/books", json={"title": "T", "author": "A"}, headers=headers))
+
+
 def test_scheme_name_is_case_insensitive(client: httpx2.Client) -> None:
     """ "bearer" works as well as "Bearer"."""
     headers = {"Authorization": f"bearer {TOKEN}"}
@@ -63,7 +93,7 @@ def test_scheme_name_is_case_insensitive(client: httpx2.Client) -> None:
 
 
 @pytest.mark.parametrize("api_token", [""])
-@pytest.mark.parametrize(("method", "path", "body"), WRITES)
+@pytest.mark.parametrize(("method", "path", "body"), EVERY_WRITE)
 def test_every_write_is_401_when_no_token_is_configured(
     client: httpx2.Client, method: str, path: str, body: dict[str, str] | None
 ) -> None:
@@ -71,7 +101,7 @@ def test_every_write_is_401_when_no_token_is_configured(
     for authorization in ["Bearer ", "Bearer", f"Bearer {TOKEN}"]:
         response = client.request(method, path, json=body, headers={"Authorization": authorization})
         assert_unauthorized(response)
-    assert client.get("/books").json() == SEED
+    assert_seed_unchanged(client)
 
 
 @pytest.mark.parametrize("api_token", [""])

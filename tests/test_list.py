@@ -142,6 +142,29 @@ def test_each_invalid_query_parameter_is_reported(client: httpx2.Client) -> None
     assert_invalid(response, ("query", "limit"), ("query", "offset"))
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("limit=1&limit=2", [1, 2]), ("limit=abc&limit=1", [1]), ("search=dune&search=gibson", [2])],
+)
+def test_repeated_query_parameter_counts_its_last_value(
+    client: httpx2.Client, query: str, expected: list[int]
+) -> None:
+    """?limit=1&limit=2 is limit=2: the last value of a repeated parameter counts."""
+    response = client.get(f"/books?{query}")
+    assert response.status_code == 200, describe(response)
+    assert [book["id"] for book in response.json()] == expected
+
+
+def test_search_bytes_that_are_not_utf8_decode_to_the_replacement_character(
+    client: httpx2.Client,
+) -> None:
+    """?search=%FF searches for U+FFFD, and the links carry it percent-encoded as UTF-8."""
+    response = client.get("/books?search=%FF&limit=1&offset=1")
+    assert response.status_code == 200, describe(response)
+    assert response.json() == []
+    assert response.headers["link"] == '</books?limit=1&offset=0&search=%EF%BF%BD>; rel="prev"'
+
+
 def test_unknown_query_parameters_are_ignored(client: httpx2.Client) -> None:
     """Unknown query parameters change nothing."""
     response = client.get("/books", params={"sort": "title", "page": "x", "id": "2"})
@@ -184,7 +207,8 @@ def test_search_wildcards_are_literal(
 ) -> None:
     """%, _ and \\ in search are literal characters, not LIKE wildcards or escapes."""
     for title in ["100% Pure", "snake_case", "back\\slash", "plain"]:
-        client.post("/books", json={"title": title, "author": "Literal"}, headers=auth)
+        created = client.post("/books", json={"title": title, "author": "Literal"}, headers=auth)
+        assert created.status_code == 201, describe(created)
     response = client.get("/books", params={"search": search})
     assert [book["title"] for book in response.json()] == expected, describe(response)
 
@@ -205,6 +229,15 @@ def test_search_matches_non_ascii_text_exactly(client: httpx2.Client, auth: dict
 def test_search_containing_nul_matches_nothing(client: httpx2.Client, search: str) -> None:
     """No stored text contains NUL, so a search containing it finds nothing (and is no error)."""
     assert listed(client, search=search)[:2] == ([], "0")
+
+
+def test_search_folds_only_ascii_letters(client: httpx2.Client, auth: dict[str, str]) -> None:
+    """Case-insensitive for A-Z only: "ÉMILE" finds "Émile", "émile" does not (é is not É)."""
+    client.post("/books", json={"title": "Émile", "author": "Rousseau"}, headers=auth)
+    assert listed(client, search="MILE")[0] == [3]
+    assert listed(client, search="Émile")[0] == [3]
+    assert listed(client, search="ÉMILE")[0] == [3]
+    assert listed(client, search="émile")[0] == []
 
 
 def test_search_is_kept_in_links_percent_encoded(

@@ -66,9 +66,10 @@ def test_head_is_get_without_a_body(client: httpx2.Client, path: str) -> None:
 
 
 def test_head_of_unknown_book_is_404_without_a_body(client: httpx2.Client) -> None:
-    """HEAD /books/{id} for a missing book: 404, no body."""
+    """HEAD /books/{id} for a missing book: 404 with the problem's Content-Type, no body."""
     response = client.head("/books/999")
     assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
     assert response.content == b""
 
 
@@ -79,6 +80,21 @@ def test_accept_header_never_changes_the_response(client: httpx2.Client, accept:
     assert response.status_code == 200, describe(response)
     assert response.headers["content-type"] == "application/json"
     assert response.json() == SEED
+    assert_problem(client.get("/books/999", headers={"Accept": accept}), 404)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/json", "application/x-www-form-urlencoded"]
+)
+def test_reads_and_deletes_ignore_any_body(
+    client: httpx2.Client, auth: dict[str, str], content_type: str
+) -> None:
+    """GET, HEAD, OPTIONS and DELETE ignore a request body, whatever its Content-Type."""
+    body = {"content": b"{not json at all", "headers": {**auth, "Content-Type": content_type}}
+    assert client.request("GET", "/books/1", **body).json() == SEED[0]
+    assert client.request("HEAD", "/books", **body).status_code == 200
+    assert client.request("OPTIONS", "/books", **body).status_code == 204
+    assert client.request("DELETE", "/books/1", **body).status_code == 204
 
 
 def test_health_is_ok(client: httpx2.Client) -> None:
