@@ -200,3 +200,15 @@ def test_query_is_utf_8_whatever_charset_the_content_type_names(
         "CONTENT_TYPE": "text/plain; charset=latin-1",
     }
     assert call_application(environ) == (200, [])
+
+
+@pytest.mark.django_db
+def test_non_ascii_bytes_in_authorization_are_401(call_application: WSGICall) -> None:
+    """Raw non-ASCII bytes in the header (latin-1 in the environ, as PEP 3333 has it): 401."""
+    body = json.dumps({"title": "T", "author": "A"}).encode()
+    environ = {
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_AUTHORIZATION": b"Bearer \xff\xfe".decode("latin-1") + WSGI_TOKEN,
+    }
+    status_code, answer = call_application(post_book(io.BytesIO(body), environ))
+    assert status_code == 401, answer
