@@ -15,6 +15,7 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
 from fastapi.testclient import TestClient
+from flask import Flask
 from sqlalchemy import Engine
 from sqlmodel import Session, create_engine
 
@@ -23,6 +24,7 @@ from fastapi_books.config import get_settings
 from fastapi_books.db import get_session, init_db
 from fastapi_books.main import app as fastapi_app
 from flask_books import create_app
+from flask_books.db import get_engine
 from flask_books.db import init_db as flask_init_db
 from tests.contract import AUTH, TOKEN
 
@@ -97,9 +99,17 @@ def django_unavailable_client(
 # an app context.
 
 
-def flask_app(database_url: str, api_token: str) -> Any:
+def flask_app(database_url: str, api_token: str) -> Flask:
     """A Flask app from the factory, configured for one test."""
     return create_app({"TESTING": True, "DATABASE_URL": database_url, "BOOKS_API_TOKEN": api_token})
+
+
+def flask_test_client(app: Flask) -> Iterator[httpx2.Client]:
+    """An httpx2 client for the app; afterwards, the app's pooled connections are closed."""
+    with wsgi_client(app) as client:
+        yield client
+    with app.app_context():
+        get_engine().dispose()
 
 
 @pytest.fixture
@@ -108,16 +118,14 @@ def flask_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
     app = flask_app(f"sqlite:///{tmp_path / 'books.sqlite3'}", api_token)
     with app.app_context():
         flask_init_db()
-    with wsgi_client(app) as client:
-        yield client
+    yield from flask_test_client(app)
 
 
 @pytest.fixture
 def flask_unavailable_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
     """Flask whose database file lies in a missing directory."""
     app = flask_app(f"sqlite:///{tmp_path / 'missing' / 'books.sqlite3'}", api_token)
-    with wsgi_client(app) as client:
-        yield client
+    yield from flask_test_client(app)
 
 
 # FastAPI: the documented dependency override for the session, on the test's own engine; the
