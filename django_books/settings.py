@@ -74,7 +74,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "django_books.books.authentication.BearerTokenAuthentication"
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["django_books.books.authentication.WritesNeedToken"],
+    "DEFAULT_PERMISSION_CLASSES": ["django_books.books.permissions.WritesNeedToken"],
     # The API has a token but no users, so django.contrib.auth is not needed.
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "django_books.books.problems.problem_exception_handler",

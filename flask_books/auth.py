@@ -28,7 +28,7 @@ def has_valid_token() -> bool:
     return secrets.compare_digest(token.encode("latin-1"), expected.encode())
 
 
-def require_token() -> None:
+def require_write_token() -> None:
     """Answer 401 with WWW-Authenticate: Bearer unless the request has the write token."""
     if not has_valid_token():
         abort(

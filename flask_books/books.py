@@ -8,7 +8,7 @@ from flask_smorest import abort
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from flask_books.auth import require_token
+from flask_books.auth import require_write_token
 from flask_books.db import get_session
 from flask_books.models import Book
 from flask_books.parsing import BooksBlueprint, require_json_body
@@ -25,7 +25,7 @@ def check_write_request() -> None:
     """Gate every write: the token (401), then the body's size (413) and type (415)."""
     # Blueprint hooks run only for matched routes, so 404 and 405 have already won.
     if request.method in WRITE_METHODS:
-        require_token()
+        require_write_token()
     if request.method in BODY_METHODS:
         require_json_body()
 

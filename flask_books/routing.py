@@ -1,4 +1,6 @@
-"""Routing stricter than Flask's: no empty path segments, canonical 64-bit ids, 204 for OPTIONS."""
+"""Routing and responses stricter than Flask's: no empty path segments, canonical 64-bit ids,
+204 for OPTIONS, and no Content-Type on a 204.
+"""
 
 from flask import Flask, Response, abort, request
 from werkzeug.routing import BaseConverter

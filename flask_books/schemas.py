@@ -6,7 +6,6 @@ from typing import Any, ClassVar
 from marshmallow import Schema, fields, validate
 
 from flask_books.models import MAX_TEXT_LENGTH
-from flask_books.routing import MAX_BOOK_ID
 
 
 class Text(fields.String):
@@ -59,9 +58,13 @@ class QueryInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+# The largest OFFSET the databases take, as for ids: a signed 64-bit integer.
+MAX_OFFSET = 2**63 - 1
+
+
 class BookListQuerySchema(Schema):
     """GET /books query parameters: a page (limit, offset) and an optional search term."""
 
     limit = QueryInteger(load_default=100, validate=validate.Range(min=1, max=100))
-    offset = QueryInteger(load_default=0, validate=validate.Range(min=0, max=MAX_BOOK_ID))
+    offset = QueryInteger(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
     search = fields.String(load_default=None)

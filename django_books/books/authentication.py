@@ -1,16 +1,10 @@
 """The write token: bearer authentication against settings.BOOKS_API_TOKEN."""
 
 import secrets
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
-
-# rest_framework.views loads this module through DRF settings: importing it back would be a cycle.
-if TYPE_CHECKING:
-    from rest_framework.views import APIView
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -36,11 +30,3 @@ class BearerTokenAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         """The WWW-Authenticate challenge; without one DRF would answer 403 instead of 401."""
         return "Bearer"
-
-
-class WritesNeedToken(BasePermission):
-    """Reads are open to everyone; writes need the request to carry the API token."""
-
-    def has_permission(self, request: Request, view: "APIView") -> bool:
-        """Allow GET, HEAD and OPTIONS, and any request that BearerTokenAuthentication accepted."""
-        return request.method in SAFE_METHODS or request.auth is not None

@@ -1,5 +1,6 @@
 """API exceptions for the statuses DRF has no class for, and for invalid query parameters."""
 
+from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 
@@ -16,7 +17,9 @@ class ContentTooLarge(APIException):
     """413: the request body is over the size limit."""
 
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is larger than 65536 bytes."
+    default_detail = (
+        f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+    )
     default_code = "content_too_large"
 
 

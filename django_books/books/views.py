@@ -18,7 +18,7 @@ from django_books.books.pagination import LinkHeaderPagination
 from django_books.books.parsers import parse_json_body
 from django_books.books.serializers import BookSerializer
 
-METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
+BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 class AllowHeaderMixin:
@@ -65,7 +65,7 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
             # DRF checks permissions before the method, which would make a 405 a 401.
             raise exceptions.MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
-        if request.method in METHODS_WITH_BODY:
+        if request.method in BODY_METHODS:
             parse_json_body(request)
 
     def get_queryset(self) -> QuerySet[Book]:

@@ -11,11 +11,13 @@ from sqlmodel import Session, col, false, func, or_, select
 from fastapi_books.db import SessionDep
 from fastapi_books.methods import options_response
 from fastapi_books.models import Book, BookCreate, BookPublic, BookUpdate, DecimalInt
-from fastapi_books.routing import MAX_BOOK_ID, BookRoute
+from fastapi_books.routing import BookRoute
 
 router = APIRouter(prefix="/books", tags=["books"], route_class=BookRoute)
 
 BOOK_PATH = "/{book_id:book_id}"
+# The largest OFFSET the databases take, as for ids: a signed 64-bit integer.
+MAX_OFFSET = 2**63 - 1
 
 
 def page_links(*, limit: int, offset: int, total: int, search: str | None) -> str | None:
@@ -75,7 +77,7 @@ def read_books(
     session: SessionDep,
     response: Response,
     limit: Annotated[DecimalInt, Query(ge=1, le=100)] = 100,
-    offset: Annotated[DecimalInt, Query(ge=0, le=MAX_BOOK_ID)] = 0,
+    offset: Annotated[DecimalInt, Query(ge=0, le=MAX_OFFSET)] = 0,
     search: str | None = None,
 ) -> list[BookPublic]:
     """List books by id, a page at a time, matching search in title or author if given."""
