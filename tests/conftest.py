@@ -16,7 +16,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
 from fastapi.testclient import TestClient
 from flask import Flask
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
 from django_books.wsgi import application as django_application
@@ -38,6 +38,16 @@ def api_token() -> str:
     return TOKEN
 
 
+def reverse_unordered_selects(engine: Engine) -> Engine:
+    """Make SQLite return rows in reverse unless the query orders them, so ordering is tested."""
+
+    def set_pragma(dbapi_connection: Any, connection_record: Any) -> None:
+        dbapi_connection.execute("PRAGMA reverse_unordered_selects = ON")
+
+    event.listen(engine, "connect", set_pragma)
+    return engine
+
+
 def wsgi_client(app: Callable[..., Any]) -> httpx2.Client:
     """An httpx2 client that calls a WSGI app in-process."""
     transport = httpx2.WSGITransport(app=app)
@@ -49,18 +59,27 @@ def wsgi_client(app: Callable[..., Any]) -> httpx2.Client:
 
 
 @pytest.fixture
-def django_client(settings: Any, api_token: str) -> Iterator[httpx2.Client]:
-    """Django + DRF through its real WSGI handler."""
-    settings.BOOKS_API_TOKEN = api_token
-    # As Django's own test client does: keep the test's connection and transaction across requests.
+def keep_django_connection() -> Iterator[None]:
+    """As Django's test client does: keep the test's connection and transaction across requests."""
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    try:
-        with wsgi_client(django_application) as client:
-            yield client
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def django_client(
+    settings: Any, api_token: str, keep_django_connection: None
+) -> Iterator[httpx2.Client]:
+    """Django + DRF through its real WSGI handler, on pytest-django's test database."""
+    settings.BOOKS_API_TOKEN = api_token
+    settings.ALLOWED_HOSTS = ["localhost"]  # the tests' host, whatever DJANGO_ALLOWED_HOSTS says
+    # Rows come back in reverse unless the query orders them, so the ordering rule is tested.
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA reverse_unordered_selects = ON")
+    with wsgi_client(django_application) as client:
+        yield client
 
 
 class FreshThreadTransport(httpx2.BaseTransport):
@@ -117,6 +136,7 @@ def flask_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
     """Flask on a fresh SQLite file, initialised by init_db."""
     app = flask_app(f"sqlite:///{tmp_path / 'books.sqlite3'}", api_token)
     with app.app_context():
+        reverse_unordered_selects(get_engine())
         flask_init_db()
     yield from flask_test_client(app)
 
@@ -160,7 +180,7 @@ def fastapi_test_client(engine: Engine) -> Iterator[httpx2.Client]:
 @pytest.fixture
 def fastapi_client(tmp_path: Path, fastapi_token: None) -> Iterator[httpx2.Client]:
     """FastAPI on a fresh SQLite file, initialised by init_db."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'books.sqlite3'}")
+    engine = reverse_unordered_selects(create_engine(f"sqlite:///{tmp_path / 'books.sqlite3'}"))
     init_db(engine)
     yield from fastapi_test_client(engine)
 

@@ -57,8 +57,8 @@ def test_non_ascii_bytes_in_authorization_are_401(client: httpx2.Client, framewo
 
 @pytest.mark.parametrize(
     "authorization",
-    [f"Bearer  {TOKEN}", f"Bearer {TOKEN}  ", f"  Bearer {TOKEN}", f"BEARER {TOKEN}"],
-    ids=["two-spaces", "trailing-spaces", "leading-spaces", "upper-case-scheme"],
+    [f"Bearer  {TOKEN}", f"Bearer {TOKEN}  ", f"  Bearer {TOKEN}"],
+    ids=["two-spaces", "trailing-spaces", "leading-spaces"],
 )
 def test_authorization_spacing_that_is_allowed(client: httpx2.Client, authorization: str) -> None:
     """The scheme, one or more spaces, the token; spaces around the value are ignored."""
@@ -79,15 +79,21 @@ def test_malformed_authorization_is_401(client: httpx2.Client, authorization: st
     assert_seed_unchanged(client)
 
 
-def test_two_authorization_headers_are_401(client: httpx2.Client) -> None:
+def test_two_authorization_headers_are_401(client: httpx2.Client, framework: str) -> None:
     """Two Authorization headers are malformed, even if one carries the token."""
-    headers = [("Authorization", f"Bearer {TOKEN}"), ("Authorization", "Bearer wrong")]
+    if framework != "fastapi":
+        pytest.skip(
+            "httpx2's WSGITransport keeps only the last of two headers, so it cannot carry this "
+            "request in-process; the WSGI apps' own tests send both, joined as a server joins them"
+        )
+    headers = [("Authorization", f"Bearer {TOKEN}"), ("Authorization", f"Bearer {TOKEN}")]
     assert_unauthorized(client.post("/books", json={"title": "T", "author": "A"}, headers=headers))
 
 
-def test_scheme_name_is_case_insensitive(client: httpx2.Client) -> None:
-    """ "bearer" works as well as "Bearer"."""
-    headers = {"Authorization": f"bearer {TOKEN}"}
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
+def test_scheme_name_is_case_insensitive(client: httpx2.Client, scheme: str) -> None:
+    """The scheme name "Bearer" in any case."""
+    headers = {"Authorization": f"{scheme} {TOKEN}"}
     response = client.post("/books", json={"title": "T", "author": "A"}, headers=headers)
     assert response.status_code == 201, describe(response)
 

@@ -85,6 +85,15 @@ def test_missing_and_unknown_fields_are_reported_one_entry_each(
     assert_seed_unchanged(client)
 
 
+@pytest.mark.parametrize(("method", "path"), BODY_WRITES)
+def test_unknown_key_that_is_a_lone_surrogate_is_named(
+    client: httpx2.Client, method: str, path: str
+) -> None:
+    """An unknown key "\\ud800" is reported under its own name, never as a 500."""
+    response = send(client, method, path, b'{"title": "T", "author": "A", "\\ud800": 1}')
+    assert_invalid(response, ("body", "\ud800"))
+
+
 @pytest.mark.parametrize("body", [[], ["Dune"], "Dune", 42, None, True])
 @pytest.mark.parametrize(("method", "path"), BODY_WRITES)
 def test_json_that_is_not_an_object_is_invalid(

@@ -202,7 +202,7 @@ def test_fields_are_stripped_before_storing(client: httpx2.Client, auth: dict[st
     """Leading and trailing whitespace (as str.strip() defines it) is removed before storing."""
     response = client.post(
         "/books",
-        json={"title": " \t Snow Crash\n", "author": "\u00a0Neal Stephenson\u3000"},
+        json={"title": " \t\x1c Snow Crash\n\x1f", "author": "\u00a0Neal Stephenson\u3000\x85"},
         headers=auth,
     )
     assert response.status_code == 201, describe(response)

@@ -6,7 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -15,23 +15,28 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, connection, models
+from django.db import connection, models
 
 from django_books.books.models import Book
 from django_books.books.serializers import BookSerializer
 from django_books.wsgi import application
+from tests.contract import MAX_BODY_BYTES, SEED
 
 REPO_ROOT: Path = settings.BASE_DIR
-SEED = json.loads((REPO_ROOT / "shared_fixtures" / "books.json").read_text(encoding="utf-8"))
-SETTINGS_VARIABLES = {"DATABASE_URL", "BOOKS_API_TOKEN", "DJANGO_SECRET_KEY", "DJANGO_DEBUG"}
+SETTINGS_VARIABLES = {
+    "DATABASE_URL",
+    "BOOKS_API_TOKEN",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_DEBUG",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_LOG_LEVEL",
+}
 READ_SETTINGS = (
     "import json; from django_books import settings as s; print(json.dumps({"
     "'database': s.DATABASES['default'], 'token': s.BOOKS_API_TOKEN,"
     " 'secret_key': s.SECRET_KEY, 'debug': s.DEBUG}))"
 )
 WSGI_TOKEN = "wsgi-token"
-BODY_LIMIT = 64 * 1024
 WSGICall = Callable[[dict[str, Any]], tuple[int, Any]]
 
 
@@ -119,7 +124,7 @@ def test_settings_defaults_are_safe() -> None:
 
 
 @pytest.fixture
-def call_application(settings: Any) -> Iterator[WSGICall]:
+def call_application(settings: Any, keep_django_connection: None) -> WSGICall:
     """Call the WSGI application directly with a hand-built environ, the write token set."""
     settings.BOOKS_API_TOKEN = WSGI_TOKEN
 
@@ -130,14 +135,7 @@ def call_application(settings: Any) -> Iterator[WSGICall]:
         chunks = application(environ, lambda status, headers: statuses.append(status))
         return int(statuses[0].split()[0]), json.loads(b"".join(chunks))
 
-    # As Django's test client does: keep the test's connection and transaction across requests.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        yield call
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
+    return call
 
 
 def post_book(wsgi_input: io.BytesIO, environ: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +153,7 @@ def post_book(wsgi_input: io.BytesIO, environ: dict[str, Any]) -> dict[str, Any]
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("size", "status"),
-    [(64, 201), (BODY_LIMIT, 201), (BODY_LIMIT + 1, 413), (200_000, 413)],
+    [(64, 201), (MAX_BODY_BYTES, 201), (MAX_BODY_BYTES + 1, 413), (200_000, 413)],
     ids=["small", "at-the-limit", "one-byte-over", "200-KB"],
 )
 def test_chunked_body_is_read_and_held_to_the_limit(
@@ -170,7 +168,7 @@ def test_chunked_body_is_read_and_held_to_the_limit(
     chunked = {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True}
     status_code, answer = call_application(post_book(wsgi_input, chunked))
     assert status_code == status, answer
-    assert wsgi_input.tell() <= BODY_LIMIT + 1
+    assert wsgi_input.tell() <= MAX_BODY_BYTES + 1
 
 
 @pytest.mark.django_db
@@ -209,6 +207,20 @@ def test_non_ascii_bytes_in_authorization_are_401(call_application: WSGICall) ->
     environ = {
         "CONTENT_LENGTH": str(len(body)),
         "HTTP_AUTHORIZATION": b"Bearer \xff\xfe".decode("latin-1") + WSGI_TOKEN,
+    }
+    status_code, answer = call_application(post_book(io.BytesIO(body), environ))
+    assert status_code == 401, answer
+
+
+@pytest.mark.django_db
+def test_two_authorization_headers_joined_by_the_server_are_401(
+    call_application: WSGICall,
+) -> None:
+    """Two Authorization headers arrive joined ("a, b", as gunicorn passes them on): 401."""
+    body = json.dumps({"title": "T", "author": "A"}).encode()
+    environ = {
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_AUTHORIZATION": f"Bearer {WSGI_TOKEN}, Bearer {WSGI_TOKEN}",
     }
     status_code, answer = call_application(post_book(io.BytesIO(body), environ))
     assert status_code == 401, answer

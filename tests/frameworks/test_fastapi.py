@@ -1,6 +1,5 @@
 """FastAPI-specific checks: schema and seed setup, settings from the environment, the CLI."""
 
-import json
 import os
 import subprocess
 import sys
@@ -16,8 +15,7 @@ from fastapi_books.config import REPO_ROOT, get_settings
 from fastapi_books.db import init_db
 from fastapi_books.main import app
 from fastapi_books.models import Book
-
-SEED = json.loads((REPO_ROOT / "shared_fixtures" / "books.json").read_text(encoding="utf-8"))
+from tests.contract import SEED
 
 
 @pytest.fixture

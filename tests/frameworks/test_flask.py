@@ -1,21 +1,22 @@
 """Flask-specific checks: init-db and the seed, settings, 500s, input Werkzeug would misread."""
 
 import io
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Engine, delete, func, inspect, select
 from sqlalchemy.orm import Session
 
-from flask_books import DEFAULT_DATABASE_URL, MAX_BODY_BYTES, create_app
+from flask_books import DEFAULT_DATABASE_URL, create_app
 from flask_books.models import Book
 from flask_books.routing import MAX_BOOK_ID, decimal_regex_up_to
-from tests.contract import SEED
+from tests.contract import MAX_BODY_BYTES, SEED, padded_body
+
+FLASK_TOKEN = "flask-token"
 
 
 @pytest.fixture
@@ -30,6 +31,14 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 def runner(app: Flask) -> FlaskCliRunner:
     """A runner for the app's click commands, as `flask --app flask_books ...` runs them."""
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def client(app: Flask, runner: FlaskCliRunner) -> FlaskClient:
+    """Werkzeug's test client, which can send what httpx2's WSGITransport cannot; the token set."""
+    runner.invoke(args=["init-db"])
+    app.config["BOOKS_API_TOKEN"] = FLASK_TOKEN
+    return app.test_client()
 
 
 def engine(app: Flask) -> Engine:
@@ -132,18 +141,14 @@ def test_unexpected_error_is_a_500_problem_without_traceback(app: Flask) -> None
 
 @pytest.mark.parametrize(("size", "status"), [(MAX_BODY_BYTES, 201), (MAX_BODY_BYTES + 1, 413)])
 def test_chunked_body_is_held_to_the_same_limit(
-    app: Flask, runner: FlaskCliRunner, size: int, status: int
+    client: FlaskClient, size: int, status: int
 ) -> None:
     """A body without Content-Length (chunked, as gunicorn passes it on) is 413 past 64 KiB."""
-    runner.invoke(args=["init-db"])
-    app.config["BOOKS_API_TOKEN"] = "chunk-token"
-    body = json.dumps({"title": "Chunked", "author": "Body"}).encode()
-    body += b" " * (size - len(body))
-    response = app.test_client().post(
+    response = client.post(
         "/books",
-        input_stream=io.BytesIO(body),
+        input_stream=io.BytesIO(padded_body(size)),
         headers={
-            "Authorization": "Bearer chunk-token",
+            "Authorization": f"Bearer {FLASK_TOKEN}",
             "Content-Type": "application/json",
             "Transfer-Encoding": "chunked",
         },
@@ -166,34 +171,36 @@ def test_id_regex_matches_exactly_one_to_the_limit(limit: int) -> None:
 
 
 @pytest.mark.parametrize("token", ["abc=", "a=b", "é"])
-def test_any_configured_token_works(app: Flask, runner: FlaskCliRunner, token: str) -> None:
+def test_any_configured_token_works(app: Flask, client: FlaskClient, token: str) -> None:
     """A token with "=" (Werkzeug's parser reads "a=b" as auth-params) or non-ASCII works."""
-    runner.invoke(args=["init-db"])
     app.config["BOOKS_API_TOKEN"] = token
     # WSGI carries header values as latin-1 text: this is how the token's UTF-8 bytes arrive.
     header = f"Bearer {token}".encode().decode("latin-1")
-    response = app.test_client().post(
+    response = client.post(
         "/books", json={"title": "T", "author": "A"}, headers={"Authorization": header}
     )
     assert response.status_code == 201, response.data
 
 
-def test_non_ascii_bytes_in_authorization_are_401(app: Flask, runner: FlaskCliRunner) -> None:
-    """Raw non-ASCII bytes in the header are a wrong token, never a 500."""
-    # Werkzeug's test client carries them; the contract suite's httpx2 WSGITransport cannot.
-    runner.invoke(args=["init-db"])
-    app.config["BOOKS_API_TOKEN"] = "token"
-    response = app.test_client().post(
-        "/books", json={"title": "T", "author": "A"}, headers={"Authorization": "Bearer \xff\xfe"}
+@pytest.mark.parametrize(
+    "authorization",
+    ["Bearer \xff\xfe" + FLASK_TOKEN, f"Bearer {FLASK_TOKEN}, Bearer {FLASK_TOKEN}"],
+    ids=["non-ascii-bytes", "two-headers-joined"],
+)
+def test_authorization_the_contract_suite_cannot_send_is_401(
+    client: FlaskClient, authorization: str
+) -> None:
+    """Raw non-ASCII bytes, or two headers as a server joins them ("a, b"): 401, never a 500."""
+    response = client.post(
+        "/books", json={"title": "T", "author": "A"}, headers={"Authorization": authorization}
     )
     assert response.status_code == 401, response.data
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_raw_non_utf8_byte_in_query_string_is_decoded(app: Flask, runner: FlaskCliRunner) -> None:
+def test_raw_non_utf8_byte_in_query_string_is_decoded(client: FlaskClient) -> None:
     """A byte over 0x7F sent without percent-encoding is U+FFFD, not a 500 as with request.args."""
-    runner.invoke(args=["init-db"])
-    response = app.test_client().get(
+    response = client.get(
         "/books", environ_overrides={"QUERY_STRING": "search=\xff&limit=1&offset=1"}
     )
     assert response.status_code == 200, response.data
