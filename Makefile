@@ -14,11 +14,16 @@ help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed: make PYTHON=/path/to/python3.x ..." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
 
-install: $(BIN)/.installed  ## Create .venv with the pinned dependencies
+# One install at a time: `make serve-django & make serve-flask` on a fresh checkout share one .venv.
+install:  ## Create .venv with the pinned dependencies
+	@if command -v flock >/dev/null; then flock $(VENV).lock $(MAKE) --no-print-directory $(BIN)/.installed; \
+	else $(MAKE) --no-print-directory $(BIN)/.installed; fi
 
 lock:  ## Re-resolve pyproject.toml into constraints.txt
 	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
@@ -42,11 +47,13 @@ test: install  ## Run the contract suite against all three, plus the framework-s
 GUNICORN := $(BIN)/gunicorn --no-control-socket
 
 # $(call serve,LABEL,PORT,PREPARE,SERVER): prepare the database, print a banner, then exec the production server.
-# Without BOOKS_API_TOKEN in the environment, one random token is made once into var/api-token and used by every worker.
+# Without BOOKS_API_TOKEN in the environment, one random token is made once into var/api-token and used by every worker
+# (`ln` refuses to replace it, so servers started at the same moment still share one token).
 define serve
 	@mkdir -p var
-	@[ -n "$$BOOKS_API_TOKEN" ] || [ -s var/api-token ] || \
-		$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > var/api-token
+	@[ -n "$$BOOKS_API_TOKEN" ] || [ -s var/api-token ] || { \
+		$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > var/api-token.$$$$ && \
+		{ ln var/api-token.$$$$ var/api-token 2>/dev/null; rm var/api-token.$$$$; }; }
 	$(3)
 	@token="$${BOOKS_API_TOKEN:-$$(cat var/api-token)}"; url="http://$(HOST):$(2)"; \
 	printf '\n%s on %s (%s workers)\n' "$(1)" "$$url" "$(WORKERS)"; \
