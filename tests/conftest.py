@@ -42,6 +42,7 @@ def reverse_unordered_selects(engine: Engine) -> Engine:
     """Make SQLite return rows in reverse unless the query orders them, so ordering is tested."""
 
     def set_pragma(dbapi_connection: Any, connection_record: Any) -> None:
+        """Turn the pragma on for each new connection."""
         dbapi_connection.execute("PRAGMA reverse_unordered_selects = ON")
 
     event.listen(engine, "connect", set_pragma)
