@@ -53,6 +53,18 @@ def save_book(book: Book, changes: dict[str, str]) -> Book:
     return book
 
 
+def matches_search(search: str) -> ColumnElement[bool]:
+    """Title or author contains search literally: %, _ and \\ are not wildcards."""
+    if "\x00" in search:
+        return false()  # no stored text contains NUL, and databases mishandle it in a pattern
+    # autoescape: SQLAlchemy escapes % and _ with "/" (and "/" itself), and its ESCAPE '/'
+    # replaces PostgreSQL's default escape, \.
+    return or_(
+        Book.title.icontains(search, autoescape=True),
+        Book.author.icontains(search, autoescape=True),
+    )
+
+
 def page_links(query: dict[str, Any], total: int) -> dict[str, str]:
     """Return the Link header (RFC 8288) to the next and previous pages, if there are any."""
     limit, offset, search = query["limit"], query["offset"], query["search"]
@@ -60,7 +72,7 @@ def page_links(query: dict[str, Any], total: int) -> dict[str, str]:
     def target(page_offset: int) -> str:
         """Return the relative URL of the page that starts at page_offset."""
         search_part = "" if search is None else f"&search={quote(search, safe='')}"
-        return f"</books?limit={limit}&offset={page_offset}{search_part}>"
+        return f"<{url_for('.list_books')}?limit={limit}&offset={page_offset}{search_part}>"
 
     links = []
     if offset + limit < total:
@@ -75,19 +87,10 @@ def page_links(query: dict[str, Any], total: int) -> dict[str, str]:
 @blp.response(200, BookSchema(many=True))
 def list_books(query: dict[str, Any]) -> tuple[list[Book], dict[str, str]]:
     """List books by id, a page at a time, filtered by a search of title and author."""
-    matches: list[ColumnElement[bool]] = []
-    if query["search"] and "\x00" in query["search"]:
-        # No stored text contains NUL, and databases mishandle it in a pattern.
-        matches.append(false())
-    elif query["search"]:
-        # autoescape: %, _ and \ are literal, not wildcards. SQLAlchemy escapes % and _ with "/"
-        # (and "/" itself), and its ESCAPE '/' replaces PostgreSQL's default escape, \.
-        in_title = Book.title.icontains(query["search"], autoescape=True)
-        in_author = Book.author.icontains(query["search"], autoescape=True)
-        matches.append(or_(in_title, in_author))
+    matching = [matches_search(query["search"])] if query["search"] else []
     session = get_session()
-    total = session.execute(select(func.count()).select_from(Book).where(*matches)).scalar_one()
-    page = select(Book).where(*matches).order_by(Book.id)
+    total = session.execute(select(func.count()).select_from(Book).where(*matching)).scalar_one()
+    page = select(Book).where(*matching).order_by(Book.id)
     books = session.scalars(page.limit(query["limit"]).offset(query["offset"])).all()
     return list(books), {"X-Total-Count": str(total), **page_links(query, total)}
 

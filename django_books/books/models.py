@@ -2,14 +2,14 @@
 
 from django.db import models
 
-TEXT_MAX_LENGTH = 200
+MAX_TEXT_LENGTH = 200
 
 
 class Book(models.Model):
     """A book in the catalog; no two books share both title and author."""
 
-    title = models.CharField(max_length=TEXT_MAX_LENGTH)
-    author = models.CharField(max_length=TEXT_MAX_LENGTH)
+    title = models.CharField(max_length=MAX_TEXT_LENGTH)
+    author = models.CharField(max_length=MAX_TEXT_LENGTH)
 
     class Meta:
         ordering = ("id",)

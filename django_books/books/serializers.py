@@ -5,7 +5,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from django_books.books.models import TEXT_MAX_LENGTH, Book
+from django_books.books.models import MAX_TEXT_LENGTH, Book
 
 
 class StrictCharField(serializers.CharField):
@@ -24,8 +24,8 @@ class StrictCharField(serializers.CharField):
 class BookSerializer(serializers.ModelSerializer):
     """A book as {"id", "title", "author"}; writes take exactly title and author."""
 
-    title = StrictCharField(max_length=TEXT_MAX_LENGTH)
-    author = StrictCharField(max_length=TEXT_MAX_LENGTH)
+    title = StrictCharField(max_length=MAX_TEXT_LENGTH)
+    author = StrictCharField(max_length=MAX_TEXT_LENGTH)
 
     class Meta:
         model = Book

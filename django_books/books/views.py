@@ -6,7 +6,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from rest_framework import exceptions, status, viewsets
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -40,6 +39,13 @@ class AllowHeaderMixin:
         """204 with Allow and no body."""
         return Response(status=status.HTTP_204_NO_CONTENT, headers={"Allow": self.allow_header()})
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """405 first: DRF checks permissions before the method, which would make a 405 a 401."""
+        method = request.method.lower()
+        if method not in self.http_method_names or getattr(self, method, None) is None:
+            raise exceptions.MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
+
     def handle_exception(self, exc: Exception) -> Response:
         """DRF's error response, with Allow on a 405."""
         response = super().handle_exception(exc)
@@ -60,10 +66,7 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
     lookup_value_converter = "book_id"
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        """Check in the contract's order: 405, then 401 (DRF's own), then the body's 413/415/400."""
-        if self.action is None:
-            # DRF checks permissions before the method, which would make a 405 a 401.
-            raise exceptions.MethodNotAllowed(request.method)
+        """After 405 and 401, check a write's body in the contract's order: 413, 415, 400."""
         super().initial(request, *args, **kwargs)
         if request.method in BODY_METHODS:
             parse_json_body(request)
@@ -117,8 +120,6 @@ class HealthView(AllowHeaderMixin, APIView):
     A class rather than DRF's @api_view(["GET"]): that one answers HEAD with 405, and naming
     OPTIONS in its list makes Allow name OPTIONS twice.
     """
-
-    permission_classes = (AllowAny,)
 
     def get(self, request: Request) -> Response:
         """Ask the database for a trivial answer; OperationalError becomes a 503 problem."""

@@ -15,7 +15,6 @@ from fastapi_books.routing import BookRoute
 
 router = APIRouter(prefix="/books", tags=["books"], route_class=BookRoute)
 
-BOOK_PATH = "/{book_id:book_id}"
 # The largest OFFSET the databases take, as for ids: a signed 64-bit integer.
 MAX_OFFSET = 2**63 - 1
 
@@ -56,11 +55,13 @@ def get_book_or_404(session: Session, book_id: int) -> Book:
     return book
 
 
-def save_book(session: Session, book: Book) -> Book:
-    """Store the book; 409 if another book has the same title and author."""
-    # The unique constraint decides, in a savepoint, so concurrent writes cannot both pass.
+def save_book(session: Session, book: Book, changes: dict[str, str]) -> Book:
+    """Apply the changes and store the book; 409 if another book has the same title and author."""
+    # The unique constraint decides, in a savepoint, so concurrent writes cannot both pass. The
+    # changes go inside it: begin_nested() first flushes whatever is already pending.
     try:
         with session.begin_nested():
+            book.sqlmodel_update(changes)
             session.add(book)
     except IntegrityError as error:
         raise HTTPException(
@@ -72,14 +73,14 @@ def save_book(session: Session, book: Book) -> Book:
     return book
 
 
-@router.get("")
+@router.get("", response_model=list[BookPublic])
 def read_books(
     session: SessionDep,
     response: Response,
     limit: Annotated[DecimalInt, Query(ge=1, le=100)] = 100,
     offset: Annotated[DecimalInt, Query(ge=0, le=MAX_OFFSET)] = 0,
     search: str | None = None,
-) -> list[BookPublic]:
+) -> list[Book]:
     """List books by id, a page at a time, matching search in title or author if given."""
     matching = [matches_search(search)] if search else []
     total = session.exec(select(func.count()).select_from(Book).where(*matching)).one()
@@ -90,12 +91,12 @@ def read_books(
     return list(session.exec(page).all())
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=BookPublic)
 def create_book(
     session: SessionDep, book_in: BookCreate, request: Request, response: Response
-) -> BookPublic:
+) -> Book:
     """Create a book; its URL is in the Location header."""
-    book = save_book(session, Book.model_validate(book_in))
+    book = save_book(session, Book(), book_in.model_dump())
     response.headers["Location"] = request.app.url_path_for("read_book", book_id=book.id)
     return book
 
@@ -106,29 +107,29 @@ def options_books(request: Request) -> Response:
     return options_response(request)
 
 
-@router.get(BOOK_PATH)
-def read_book(session: SessionDep, book_id: int) -> BookPublic:
+@router.get("/{book_id:book_id}", response_model=BookPublic)
+def read_book(session: SessionDep, book_id: int) -> Book:
     """Get one book."""
     return get_book_or_404(session, book_id)
 
 
-@router.put(BOOK_PATH)
-def update_book(session: SessionDep, book_id: int, book_in: BookCreate) -> BookPublic:
+@router.put("/{book_id:book_id}", response_model=BookPublic)
+def update_book(session: SessionDep, book_id: int, book_in: BookCreate) -> Book:
     """Replace a book's title and author."""
     book = get_book_or_404(session, book_id)
-    book.sqlmodel_update(book_in.model_dump())
-    return save_book(session, book)
+    return save_book(session, book, book_in.model_dump())
 
 
-@router.patch(BOOK_PATH)
-def patch_book(session: SessionDep, book_id: int, book_in: BookUpdate) -> BookPublic:
+@router.patch("/{book_id:book_id}", response_model=BookPublic)
+def patch_book(session: SessionDep, book_id: int, book_in: BookUpdate) -> Book:
     """Change the given fields of a book; {} changes nothing."""
     book = get_book_or_404(session, book_id)
-    book.sqlmodel_update(book_in.model_dump(exclude_unset=True))
-    return save_book(session, book)
+    return save_book(session, book, book_in.model_dump(exclude_unset=True))
 
 
-@router.delete(BOOK_PATH, status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+@router.delete(
+    "/{book_id:book_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
 def delete_book(session: SessionDep, book_id: int) -> None:
     """Delete a book; its id is never handed out again."""
     book = get_book_or_404(session, book_id)
@@ -136,7 +137,7 @@ def delete_book(session: SessionDep, book_id: int) -> None:
     session.commit()
 
 
-@router.options(BOOK_PATH, status_code=status.HTTP_204_NO_CONTENT)
+@router.options("/{book_id:book_id}", status_code=status.HTTP_204_NO_CONTENT)
 def options_book(request: Request) -> Response:
     """List the methods /books/{id} allows."""
     return options_response(request)
