@@ -3,7 +3,13 @@
 import httpx2
 import pytest
 
-from tests.contract import TOKEN, assert_problem, assert_seed_unchanged, describe
+from tests.contract import (
+    TOKEN,
+    assert_problem,
+    assert_seed_unchanged,
+    describe,
+    skip_for_wsgi_transport,
+)
 
 EVERY_WRITE = [
     ("POST", "/books", {"title": "T", "author": "A"}),
@@ -45,11 +51,7 @@ def test_write_without_the_right_token_is_401(
 
 def test_non_ascii_bytes_in_authorization_are_401(client: httpx2.Client, framework: str) -> None:
     """Raw non-ASCII bytes in the header are compared as bytes: 401, never 500."""
-    if framework != "fastapi":
-        pytest.skip(
-            "httpx2's WSGITransport decodes header values as ASCII (PEP 3333 says latin-1), so it "
-            "cannot carry this request in-process; it needs real HTTP to a WSGI server"
-        )
+    skip_for_wsgi_transport(framework, "decodes header values as ASCII (PEP 3333: latin-1)")
     headers = [(b"Authorization", b"Bearer \xff\xfe" + TOKEN.encode())]
     response = client.post("/books", json={"title": "T", "author": "A"}, headers=headers)
     assert_unauthorized(response)
@@ -81,11 +83,7 @@ def test_malformed_authorization_is_401(client: httpx2.Client, authorization: st
 
 def test_two_authorization_headers_are_401(client: httpx2.Client, framework: str) -> None:
     """Two Authorization headers are malformed, even if one carries the token."""
-    if framework != "fastapi":
-        pytest.skip(
-            "httpx2's WSGITransport keeps only the last of two headers, so it cannot carry this "
-            "request in-process; the WSGI apps' own tests send both, joined as a server joins them"
-        )
+    skip_for_wsgi_transport(framework, "keeps only the last of two equal headers")
     headers = [("Authorization", f"Bearer {TOKEN}"), ("Authorization", f"Bearer {TOKEN}")]
     assert_unauthorized(client.post("/books", json={"title": "T", "author": "A"}, headers=headers))
 
