@@ -5,7 +5,7 @@ fixture, written in that framework's test idiom, and each test starts from a fre
 holds exactly the seed.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -14,21 +14,21 @@ import httpx2
 import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
-from fastapi.testclient import TestClient
-from flask import Flask
-from sqlalchemy import Engine, event
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 from django_books.wsgi import application as django_application
 from fastapi_books.config import get_settings
-from fastapi_books.db import get_session, init_db
-from fastapi_books.main import app as fastapi_app
-from flask_books import create_app
-from flask_books.db import get_engine
-from flask_books.db import init_db as flask_init_db
+from tests.apps import (
+    BASE_URL,
+    fastapi_test_client,
+    flask_app,
+    flask_test_client,
+    seeded_fastapi_client,
+    seeded_flask_client,
+    wsgi_client,
+)
 from tests.contract import AUTH, TOKEN
 
-BASE_URL = "http://localhost"
 FRAMEWORKS = [pytest.param("django", marks=pytest.mark.django_db), "flask", "fastapi"]
 
 
@@ -36,23 +36,6 @@ FRAMEWORKS = [pytest.param("django", marks=pytest.mark.django_db), "flask", "fas
 def api_token() -> str:
     """The write token the app is configured with; a test may parametrize it (e.g. "" for unset)."""
     return TOKEN
-
-
-def reverse_unordered_selects(engine: Engine) -> Engine:
-    """Make SQLite return rows in reverse unless the query orders them, so ordering is tested."""
-
-    def set_pragma(dbapi_connection: Any, connection_record: Any) -> None:
-        """Turn the pragma on for each new connection."""
-        dbapi_connection.execute("PRAGMA reverse_unordered_selects = ON")
-
-    event.listen(engine, "connect", set_pragma)
-    return engine
-
-
-def wsgi_client(app: Callable[..., Any]) -> httpx2.Client:
-    """An httpx2 client that calls a WSGI app in-process."""
-    transport = httpx2.WSGITransport(app=app)
-    return httpx2.Client(transport=transport, base_url=BASE_URL, follow_redirects=False)
 
 
 # Django: pytest-django's test database (built by the migrations, so it holds the seed) inside a
@@ -115,42 +98,26 @@ def django_unavailable_client(
         yield client
 
 
-# Flask: the tutorial's pattern — an app from the factory with a test config, initialised inside
-# an app context.
-
-
-def flask_app(database_url: str, api_token: str) -> Flask:
-    """A Flask app from the factory, configured for one test."""
-    return create_app({"TESTING": True, "DATABASE_URL": database_url, "BOOKS_API_TOKEN": api_token})
-
-
-def flask_test_client(app: Flask) -> Iterator[httpx2.Client]:
-    """An httpx2 client for the app; afterwards, the app's pooled connections are closed."""
-    with wsgi_client(app) as client:
-        yield client
-    with app.app_context():
-        get_engine().dispose()
+# Flask and FastAPI: built by tests/apps.py, on a fresh SQLite file per test.
 
 
 @pytest.fixture
 def flask_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
     """Flask on a fresh SQLite file, initialised by init_db."""
-    app = flask_app(f"sqlite:///{tmp_path / 'books.sqlite3'}", api_token)
-    with app.app_context():
-        reverse_unordered_selects(get_engine())
-        flask_init_db()
-    yield from flask_test_client(app)
+    with seeded_flask_client(f"sqlite:///{tmp_path / 'books.sqlite3'}", api_token) as client:
+        yield client
 
 
 @pytest.fixture
 def flask_unavailable_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
     """Flask whose database file lies in a missing directory."""
     app = flask_app(f"sqlite:///{tmp_path / 'missing' / 'books.sqlite3'}", api_token)
-    yield from flask_test_client(app)
+    with flask_test_client(app) as client:
+        yield client
 
 
-# FastAPI: the documented dependency override for the session, on the test's own engine; the
-# token comes from the environment, which get_settings() reads afresh once its cache is cleared.
+# FastAPI's token comes from the environment, which get_settings() reads afresh once its cache is
+# cleared.
 
 
 @pytest.fixture
@@ -162,35 +129,19 @@ def fastapi_token(monkeypatch: pytest.MonkeyPatch, api_token: str) -> Iterator[N
     get_settings.cache_clear()
 
 
-def fastapi_test_client(engine: Engine) -> Iterator[httpx2.Client]:
-    """Starlette's TestClient (an httpx2 client), with sessions on this engine."""
-
-    def get_session_override() -> Iterator[Session]:
-        with Session(engine) as session:
-            yield session
-
-    fastapi_app.dependency_overrides[get_session] = get_session_override
-    try:
-        with TestClient(fastapi_app, base_url=BASE_URL, follow_redirects=False) as client:
-            yield client
-    finally:
-        fastapi_app.dependency_overrides.clear()
-        engine.dispose()
-
-
 @pytest.fixture
 def fastapi_client(tmp_path: Path, fastapi_token: None) -> Iterator[httpx2.Client]:
     """FastAPI on a fresh SQLite file, initialised by init_db."""
-    engine = reverse_unordered_selects(create_engine(f"sqlite:///{tmp_path / 'books.sqlite3'}"))
-    init_db(engine)
-    yield from fastapi_test_client(engine)
+    with seeded_fastapi_client(f"sqlite:///{tmp_path / 'books.sqlite3'}") as client:
+        yield client
 
 
 @pytest.fixture
 def fastapi_unavailable_client(tmp_path: Path, fastapi_token: None) -> Iterator[httpx2.Client]:
     """FastAPI whose database file lies in a missing directory."""
     engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'books.sqlite3'}")
-    yield from fastapi_test_client(engine)
+    with fastapi_test_client(engine) as client:
+        yield client
 
 
 # The one parametrized entry point of the contract suite.

@@ -1,0 +1,286 @@
+"""Differential test: one random sequence of requests, sent to all three apps, must get one answer.
+
+A Hypothesis state machine creates, reads, lists, replaces, patches and deletes books, with bad
+ids, invalid bodies and missing or wrong tokens mixed in. Every request goes to Django, Flask and
+FastAPI, each on its own fresh database, and the three responses must agree on the status, the
+contract's headers and the body (problems by type, title and status; a 422's errors by location and
+field). On a disagreement Hypothesis shrinks the sequence and prints it, and the failure shows the
+three responses side by side.
+
+The budget is small and fixed in `make test` (derandomized, so every run tries the same sequences);
+`make fuzz` sets FUZZ_EXAMPLES for a long run with fresh random sequences.
+"""
+
+import itertools
+import json
+import os
+import textwrap
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    multiple,
+    rule,
+    run_state_machine_as_test,
+)
+
+from tests.apps import seeded_fastapi_client, seeded_flask_client
+from tests.contract import AUTH, MAX_ID, TOKEN
+
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0"))
+CONTRACT_HEADERS = [
+    "location",
+    "allow",
+    "www-authenticate",
+    "x-total-count",
+    "link",
+    "content-type",
+]
+
+NAMES = ["Dune", "Neuromancer", "Frank Herbert", "William Gibson", "dune", "Snow Crash", "É", "a%"]
+# Text that collides often (so 409s happen), with the edge cases of the field rules mixed in.
+TEXT = st.one_of(
+    st.sampled_from(NAMES),
+    st.text(alphabet="ab É%_\\\t", max_size=6),
+    st.sampled_from(["x" * 200, " " + "x" * 200 + " ", "x" * 201, "a\x00b", "\ud800", "\x1c"]),
+)
+# A query string carries UTF-8, so no lone surrogate.
+SEARCH = TEXT.filter(lambda text: "\ud800" not in text)
+# Any JSON value a client may send where a string belongs.
+NOT_TEXT = st.one_of(st.none(), st.booleans(), st.integers(), st.lists(st.integers(), max_size=2))
+FIELD = st.one_of(TEXT, TEXT, TEXT, NOT_TEXT)
+BOOK_BODY = st.fixed_dictionaries({"title": FIELD, "author": FIELD})
+PATCH_BODY = st.fixed_dictionaries({}, optional={"title": FIELD, "author": FIELD})
+# Bodies the field rules refuse as a whole: not an object, unknown or missing keys.
+ODD_BODY = st.one_of(
+    st.sampled_from([[], "Dune", 3, None, {"id": 3}, {"title": "Dune"}]),
+    st.dictionaries(st.sampled_from(["title", "author", "isbn", "id"]), TEXT, max_size=3),
+)
+TOKENS = {
+    "valid": AUTH,
+    "missing": {},
+    "wrong": {"Authorization": "Bearer wrong-token"},
+    "lowercase scheme": {"Authorization": AUTH["Authorization"].replace("Bearer", "bearer")},
+    "no scheme": {"Authorization": AUTH["Authorization"].removeprefix("Bearer ")},
+}
+ANY_TOKEN = st.sampled_from(list(TOKENS))
+MOSTLY_VALID_TOKEN = st.one_of(st.just("valid"), st.just("valid"), st.just("valid"), ANY_TOKEN)
+BAD_IDS = ["0", "-1", "+1", "01", "1.0", "abc", str(MAX_ID + 1), "99999999999999999999", "3/"]
+QUERY_NUMBER = st.one_of(
+    st.integers(-2, 120).map(str),
+    st.sampled_from(["", "abc", "05", "+5", "1.5", " 5", "1_0", str(MAX_ID), str(MAX_ID + 1)]),
+)
+# Raw bodies that never reach the field rules: malformed, empty or too deep JSON.
+RAW_BODIES = [b"", b"{", b'{"title": NaN}', b"[" * 50_000, b"\xff"]
+JSON = {"Content-Type": "application/json"}
+CONTENT_TYPES = ["application/json", "text/plain", "application/JSON; charset=utf-8", None]
+
+
+@contextmanager
+def rolled_back_django_database() -> Iterator[None]:
+    """A savepoint inside pytest-django's test transaction, rolled back: the seed again, ids too."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def summary(response: httpx2.Response) -> dict[str, Any]:
+    """What the contract says must be identical across the three: status, headers, body."""
+    headers = {name: response.headers.get(name) for name in CONTRACT_HEADERS}
+    if headers["allow"] is not None:
+        headers["allow"] = sorted(headers["allow"].split(", "))
+    if not response.content:
+        body: Any = None
+    elif headers["content-type"] == "application/problem+json":
+        problem = response.json()
+        body = {key: problem.get(key) for key in ("type", "title", "status")}
+        if "errors" in problem:
+            body["errors"] = sorted(
+                ((error["location"], error["field"]) for error in problem["errors"]), key=str
+            )
+    else:
+        body = response.json()
+    return {"status": response.status_code, "headers": headers, "body": body}
+
+
+def side_by_side(responses: dict[str, httpx2.Response], width: int = 44) -> str:
+    """The request, then the three responses in columns: status, contract headers, body."""
+    request = next(iter(responses.values())).request
+    columns = []
+    for name, response in responses.items():
+        lines = [f"{name}: {response.status_code}"]
+        lines += [f"{h}: {response.headers[h]}" for h in CONTRACT_HEADERS if h in response.headers]
+        lines.append(response.text or "(no body)")
+        columns.append([part for line in lines for part in textwrap.wrap(line, width)])
+    rows = [
+        " | ".join(cell.ljust(width) for cell in row)
+        for row in itertools.zip_longest(*columns, fillvalue="")
+    ]
+    sent = f"{request.method} {request.url.raw_path.decode()} {request.content[:300]!r}"
+    return "\n".join([sent, *rows])
+
+
+class ThreeApps(RuleBasedStateMachine):
+    """Sends each request to the three apps and asserts that they answer alike."""
+
+    books = Bundle("books")
+
+    def __init__(self, django_client: httpx2.Client, database_dir: Path) -> None:
+        super().__init__()
+        self.resources = ExitStack()
+        self.resources.enter_context(rolled_back_django_database())
+        database_dir.mkdir()
+        self.clients = {
+            "django": django_client,
+            "flask": self.resources.enter_context(
+                seeded_flask_client(f"sqlite:///{database_dir / 'flask.sqlite3'}", TOKEN)
+            ),
+            "fastapi": self.resources.enter_context(
+                seeded_fastapi_client(f"sqlite:///{database_dir / 'fastapi.sqlite3'}")
+            ),
+        }
+
+    def teardown(self) -> None:
+        """Close the apps and roll Django's database back to the seed."""
+        self.resources.close()
+
+    def send(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
+        """Send one request to all three; assert the answers agree; return Django's."""
+        if "json" in kwargs:  # encoded here, as ASCII, so that lone surrogates can be sent
+            content = json.dumps(kwargs.pop("json")).encode()
+            kwargs.update(content=content, headers={**kwargs.get("headers", {}), **JSON})
+        responses = {
+            name: client.request(method, path, **kwargs) for name, client in self.clients.items()
+        }
+        summaries = {name: summary(response) for name, response in responses.items()}
+        assert summaries["django"] == summaries["flask"] == summaries["fastapi"], (
+            "the three apps answered differently:\n" + side_by_side(responses)
+        )
+        return responses["django"]
+
+    @initialize(target=books)
+    def seed(self) -> Any:
+        """The seed's ids are there from the start."""
+        return multiple(1, 2)
+
+    @rule(target=books, body=BOOK_BODY, token=MOSTLY_VALID_TOKEN)
+    def create(self, body: dict[str, Any], token: str) -> Any:
+        """POST /books."""
+        response = self.send("POST", "/books", json=body, headers=TOKENS[token])
+        return response.json()["id"] if response.status_code == 201 else multiple()
+
+    @rule(target=books, title=st.sampled_from(NAMES), author=st.sampled_from(NAMES))
+    def create_valid(self, title: str, author: str) -> Any:
+        """POST /books with a valid book, so that the lists grow past a page."""
+        response = self.send(
+            "POST", "/books", json={"title": title, "author": author}, headers=AUTH
+        )
+        return response.json()["id"] if response.status_code == 201 else multiple()
+
+    @rule(book_id=books)
+    def read(self, book_id: int) -> None:
+        """GET /books/{id}."""
+        self.send("GET", f"/books/{book_id}")
+
+    @rule(
+        limit=st.none() | QUERY_NUMBER, offset=st.none() | QUERY_NUMBER, search=st.none() | SEARCH
+    )
+    def list(self, limit: str | None, offset: str | None, search: str | None) -> None:
+        """GET /books with any of limit, offset and search."""
+        params = {"limit": limit, "offset": offset, "search": search}
+        self.send("GET", "/books", params={k: v for k, v in params.items() if v is not None})
+
+    @rule(book_id=books, body=BOOK_BODY, token=MOSTLY_VALID_TOKEN)
+    def replace(self, book_id: int, body: dict[str, Any], token: str) -> None:
+        """PUT /books/{id}."""
+        self.send("PUT", f"/books/{book_id}", json=body, headers=TOKENS[token])
+
+    @rule(book_id=books, body=PATCH_BODY, token=MOSTLY_VALID_TOKEN)
+    def patch(self, book_id: int, body: dict[str, Any], token: str) -> None:
+        """PATCH /books/{id}."""
+        self.send("PATCH", f"/books/{book_id}", json=body, headers=TOKENS[token])
+
+    @rule(book_id=consumes(books), token=MOSTLY_VALID_TOKEN)
+    def delete(self, book_id: int, token: str) -> None:
+        """DELETE /books/{id}; the id is used no more, except by the rules below."""
+        self.send("DELETE", f"/books/{book_id}", headers=TOKENS[token])
+
+    @rule(
+        method=st.sampled_from(["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "POST"]),
+        book_id=st.sampled_from(BAD_IDS) | st.integers(1, MAX_ID).map(str),
+        token=ANY_TOKEN,
+    )
+    def bad_id(self, method: str, book_id: str, token: str) -> None:
+        """Any method on /books/{id} with a non-canonical, out-of-range or unknown id."""
+        self.send(
+            method, f"/books/{book_id}", json={"title": "T", "author": "A"}, headers=TOKENS[token]
+        )
+
+    @rule(
+        target=books,
+        path=st.sampled_from(["/books", "/books/1", "/books/2"]),
+        method=st.sampled_from(["POST", "PUT", "PATCH"]),
+        body=ODD_BODY,
+        token=MOSTLY_VALID_TOKEN,
+    )
+    def odd_body(self, path: str, method: str, body: Any, token: str) -> Any:
+        """A write whose JSON body is not a book: not an object, unknown or missing keys."""
+        response = self.send(method, path, json=body, headers=TOKENS[token])
+        return response.json()["id"] if response.status_code == 201 else multiple()
+
+    @rule(
+        path=st.sampled_from(["/books", "/books/1"]),
+        method=st.sampled_from(["POST", "PUT", "PATCH"]),
+        content=st.sampled_from(RAW_BODIES),
+        content_type=st.sampled_from(CONTENT_TYPES),
+        token=MOSTLY_VALID_TOKEN,
+    )
+    def raw_body(
+        self, path: str, method: str, content: bytes, content_type: str | None, token: str
+    ) -> None:
+        """A write whose body is not parseable JSON, or whose Content-Type is not JSON."""
+        headers = dict(TOKENS[token])
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        self.send(method, path, content=content, headers=headers)
+
+    @rule(path=st.sampled_from(["/books", "/health"]), method=st.sampled_from(["HEAD", "OPTIONS"]))
+    def head_or_options(self, path: str, method: str) -> None:
+        """HEAD and OPTIONS on the collection and on /health."""
+        self.send(method, path)
+
+    @invariant()
+    def same_list(self) -> None:
+        """After every step, the three hold the same books."""
+        self.send("GET", "/books")
+
+
+@pytest.mark.django_db
+def test_the_three_apps_answer_alike(
+    django_client: httpx2.Client, fastapi_token: None, tmp_path: Path
+) -> None:
+    """Every step of every generated sequence gets the same answer from all three apps."""
+    databases = (tmp_path / str(n) for n in itertools.count())
+    run_state_machine_as_test(
+        lambda: ThreeApps(django_client, next(databases)),
+        settings=settings(
+            max_examples=FUZZ_EXAMPLES or 20,
+            stateful_step_count=20,
+            derandomize=not FUZZ_EXAMPLES,
+            database=None,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
