@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 
-from flask_books import books, db, health
+from flask_books import books, db, docs, health
 from flask_books.errors import ProblemApi, database_unavailable
 from flask_books.routing import (
     BookIdConverter,
@@ -35,6 +35,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         API_TITLE="Books",
         API_VERSION="1.0.0",
         OPENAPI_VERSION="3.1.0",
+        # GET /openapi.json and Swagger UI at GET /docs, with its assets served by this app.
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=docs.SWAGGER_UI_URL,
+        # No online validator badge: the page makes no request beyond this app.
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
@@ -57,4 +64,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     api.register_blueprint(books.blp)
     api.register_blueprint(health.blp)
+    app.register_blueprint(docs.bp)
     return app
