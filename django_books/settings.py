@@ -103,6 +103,12 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Books API",
     "VERSION": "1.0.0",
     "OAS_VERSION": "3.1.0",
+    # Request bodies get their own components, without the read-only id.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "django_books.books.schema.require_request_bodies",
+    ],
     # The document describes the API, not the documentation routes themselves.
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI's JavaScript, CSS and favicon from the installed sidecar package, not a CDN.

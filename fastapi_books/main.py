@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from fastapi_books.errors import EXCEPTION_HANDLERS
 from fastapi_books.methods import HeadAsGetMiddleware
+from fastapi_books.openapi import without_default_422
 from fastapi_books.routes import books, docs, health
 
 # No redirect from /books/ to /books: a trailing slash is simply not a route (404). FastAPI serves
@@ -20,6 +21,7 @@ app = FastAPI(
     docs_url=None,
     redoc_url=None,
 )
+app.openapi = lambda: without_default_422(app)
 app.add_middleware(HeadAsGetMiddleware)
 app.include_router(books.router)
 app.include_router(health.router)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from flask_books import books, db, docs, health
 from flask_books.errors import ProblemApi, database_unavailable
 from flask_books.routing import (
+    MAX_BOOK_ID,
     BookIdConverter,
     BooksFlask,
     drop_content_type_of_empty_responses,
@@ -60,7 +61,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     api = ProblemApi(app)
     api.register_converter(
-        BookIdConverter, lambda converter: {"type": "integer", "format": "int64", "minimum": 1}
+        BookIdConverter,
+        lambda converter: {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 1,
+            "maximum": MAX_BOOK_ID,
+        },
     )
     api.register_blueprint(books.blp)
     api.register_blueprint(health.blp)
