@@ -33,7 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         BOOKS_API_TOKEN=os.environ.get("BOOKS_API_TOKEN", ""),
         # Flask answers 413 past this many bytes, when the body is read.
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-        API_TITLE="Books",
+        API_TITLE="Books API",
         API_VERSION="1.0.0",
         OPENAPI_VERSION="3.1.0",
         # GET /openapi.json and Swagger UI at GET /docs, with its assets served by this app.

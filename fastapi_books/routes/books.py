@@ -31,7 +31,7 @@ router = APIRouter(prefix="/books", tags=["books"], route_class=BookRoute)
 # The largest OFFSET the databases take, as for ids: a signed 64-bit integer.
 MAX_OFFSET = 2**63 - 1
 
-# The id in a path: BookRoute routes only these, so the bounds document it rather than check it.
+# The id in a path. BookRoute routes no other, so the bounds are for the OpenAPI document.
 BookId = Annotated[int, Path(ge=1, le=MAX_BOOK_ID)]
 
 
