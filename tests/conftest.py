@@ -28,6 +28,7 @@ from tests.apps import (
     wsgi_client,
 )
 from tests.contract import AUTH, TOKEN
+from tests.openapi_validation import attach as check_against_openapi
 
 FRAMEWORKS = [pytest.param("django", marks=pytest.mark.django_db), "flask", "fastapi"]
 
@@ -158,8 +159,9 @@ def client(framework: str, api_token: str, request: pytest.FixtureRequest) -> ht
     """An httpx2 client for the framework under test, on a database that holds exactly the seed.
 
     It names `api_token` so that a test can parametrize the token; the framework fixture uses it.
+    Every response it receives is checked against the canonical OpenAPI document.
     """
-    return request.getfixturevalue(f"{framework}_client")
+    return check_against_openapi(request.getfixturevalue(f"{framework}_client"), framework)
 
 
 @pytest.fixture
@@ -167,7 +169,8 @@ def unavailable_client(
     framework: str, api_token: str, request: pytest.FixtureRequest
 ) -> httpx2.Client:
     """An httpx2 client for the framework under test, whose database does not answer."""
-    return request.getfixturevalue(f"{framework}_unavailable_client")
+    client = request.getfixturevalue(f"{framework}_unavailable_client")
+    return check_against_openapi(client, framework)
 
 
 @pytest.fixture

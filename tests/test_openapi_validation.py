@@ -1,0 +1,71 @@
+"""The check of every response against the canonical OpenAPI document finds what it should."""
+
+import json
+from typing import Any
+
+import httpx2
+import pytest
+
+from tests.openapi_validation import UndescribedResponse, check_response
+
+BOOK = {"id": 1, "title": "Dune", "author": "Frank Herbert"}
+PROBLEM = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "No such book."}
+JSON = {"Content-Type": "application/json"}
+PROBLEM_JSON = {"Content-Type": "application/problem+json"}
+
+
+def answer(method: str, path: str, status: int, headers: dict[str, str], body: Any = None) -> None:
+    """Run the check on a response built here, as if the server had sent it."""
+    content = b"" if body is None else json.dumps(body).encode()
+    request = httpx2.Request(method, f"http://localhost{path}")
+    check_response("test")(
+        httpx2.Response(status, headers=headers, content=content, request=request)
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "headers", "body"),
+    [
+        ("GET", "/books/1", 200, JSON, BOOK),
+        ("GET", "/books", 200, {**JSON, "X-Total-Count": "1"}, [BOOK]),
+        ("HEAD", "/books", 200, {**JSON, "X-Total-Count": "1"}, None),
+        ("GET", "/books/01", 404, PROBLEM_JSON, PROBLEM),
+        ("GET", "/nowhere", 404, PROBLEM_JSON, PROBLEM),
+        ("OPTIONS", "/health", 204, {"Allow": "GET, HEAD, OPTIONS"}, None),
+        (
+            "DELETE",
+            "/books",
+            405,
+            {**PROBLEM_JSON, "Allow": "GET, POST, HEAD, OPTIONS"},
+            {**PROBLEM, "title": "Method Not Allowed", "status": 405},
+        ),
+    ],
+)
+def test_described_responses_pass(
+    method: str, path: str, status: int, headers: dict[str, str], body: Any
+) -> None:
+    """Responses the document describes, including no-route 404s and 405s, pass."""
+    answer(method, path, status, headers, body)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "headers", "body", "message"),
+    [
+        ("GET", "/books/1", 201, JSON, BOOK, "status 201 is not documented"),
+        ("GET", "/books/1", 200, {"Content-Type": "text/html"}, BOOK, "Content-Type"),
+        ("GET", "/books/1", 200, JSON, {**BOOK, "isbn": "x"}, "body $"),
+        ("GET", "/books/1", 200, {**JSON, "X-Total-Count": "1"}, BOOK, "X-Total-Count"),
+        ("GET", "/books", 200, JSON, [BOOK], "required header x-total-count"),
+        ("GET", "/books/0", 200, JSON, BOOK, "no route"),
+        ("DELETE", "/books/1", 204, JSON, None, "no body is documented"),
+        ("OPTIONS", "/books", 204, {"Allow": "GET, HEAD, OPTIONS"}, None, "Allow lists"),
+        ("DELETE", "/health", 405, PROBLEM_JSON, PROBLEM, "required header allow"),
+    ],
+)
+def test_undescribed_responses_fail(
+    method: str, path: str, status: int, headers: dict[str, str], body: Any, message: str
+) -> None:
+    """A response the document does not describe fails, and the message says what is wrong."""
+    with pytest.raises(UndescribedResponse, match="test: ") as failure:
+        answer(method, path, status, headers, body)
+    assert message in str(failure.value)
