@@ -8,7 +8,7 @@ CPUS := $(shell nproc 2>/dev/null || echo 1)
 WORKERS ?= $(shell echo $$(( 2 * $(CPUS) + 1 )))
 export HOST WORKERS
 
-.PHONY: help install lock lint format test serve-django serve-flask serve-fastapi clean
+.PHONY: help install lock lint format test fuzz serve-django serve-flask serve-fastapi clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -41,6 +41,14 @@ format: install  ## ruff: fix what can be fixed and format
 
 test: install  ## Run the contract suite against all three, plus the framework-specific tests
 	$(BIN)/python -m pytest
+
+# The long run by default; CI passes a small budget and a fixed seed (.ci/run).
+FUZZ_EXAMPLES ?= 500
+FUZZ_SEED ?= $(shell date +%s)
+
+fuzz: install  ## schemathesis against each server, and the differential test, at a larger budget
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m tests.fuzz_servers
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_differential.py --hypothesis-seed=$(FUZZ_SEED)
 
 # gunicorn's control socket (one fixed path per user) is not used here; without it, the Django and
 # Flask servers can run side by side.

@@ -52,12 +52,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(framework: str, database_dir: Path) -> Iterator[str]:
+def served(framework: str, database_dir: Path, api_token: str = "") -> Iterator[str]:
     """Run `make serve-<framework>` on a free port until the block ends; yield its base URL."""
     port = free_port()
     environment = {
         **os.environ,
-        "BOOKS_API_TOKEN": secrets.token_urlsafe(16),
+        "BOOKS_API_TOKEN": api_token or secrets.token_urlsafe(16),
         "DATABASE_URL": f"sqlite:///{database_dir / framework}.sqlite3",
     }
     command = ["make", "--no-print-directory", f"serve-{framework}", f"PORT={port}", "WORKERS=1"]
