@@ -73,6 +73,15 @@ def test_options_is_204_with_allow_and_no_body(client: httpx2.Client, path: str)
     assert_allow(response, path)
 
 
+def test_options_does_not_look_the_book_up(client: httpx2.Client, auth: dict[str, str]) -> None:
+    """OPTIONS /books/{id}: 204 with Allow for a deleted book and for one never created."""
+    assert client.delete("/books/1", headers=auth).status_code == 204
+    for path in ("/books/1", "/books/999"):
+        response = client.options(path)
+        assert response.status_code == 204, describe(response)
+        assert_allow(response, "/books/1")
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [

@@ -1,12 +1,14 @@
 """The check of every response against the canonical OpenAPI document finds what it should."""
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2
+import jsonschema_rs
 import pytest
 
-from tests.openapi_validation import UndescribedResponse, check_response
+from tests.openapi_validation import DOCUMENT, UndescribedResponse, check_response
 
 BOOK = {"id": 1, "title": "Dune", "author": "Frank Herbert"}
 PROBLEM = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "No such book."}
@@ -69,3 +71,26 @@ def test_undescribed_responses_fail(
     with pytest.raises(UndescribedResponse, match="test: ") as failure:
         answer(method, path, status, headers, body)
     assert message in str(failure.value)
+
+
+def patterns(node: Any) -> Iterator[str]:
+    """Every `pattern` in a part of the document."""
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            yield node["pattern"]
+        for value in node.values():
+            yield from patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from patterns(value)
+
+
+def test_canonical_patterns_compile_in_rust_regex_too() -> None:
+    """Each pattern in the document compiles in jsonschema-rs (Rust's regex), not only in Python.
+
+    schemathesis drops a pattern it cannot compile, and then generates text the pattern forbids.
+    """
+    found = list(patterns(DOCUMENT))
+    assert found
+    for pattern in found:
+        jsonschema_rs.validator_for({"type": "string", "pattern": pattern})
