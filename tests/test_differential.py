@@ -38,6 +38,7 @@ from hypothesis.stateful import (
 
 from tests.apps import seeded_fastapi_client, seeded_flask_client
 from tests.contract import AUTH, MAX_ID, TOKEN
+from tests.openapi_validation import attach as check_against_openapi
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0"))
 CONTRACT_HEADERS = [
@@ -142,13 +143,14 @@ class ThreeApps(RuleBasedStateMachine):
         self.resources = ExitStack()
         self.resources.enter_context(rolled_back_django_database())
         database_dir.mkdir()
+        flask_client = seeded_flask_client(f"sqlite:///{database_dir / 'flask.sqlite3'}", TOKEN)
+        fastapi_client = seeded_fastapi_client(f"sqlite:///{database_dir / 'fastapi.sqlite3'}")
+        # Each response must also be one the canonical document describes.
         self.clients = {
-            "django": django_client,
-            "flask": self.resources.enter_context(
-                seeded_flask_client(f"sqlite:///{database_dir / 'flask.sqlite3'}", TOKEN)
-            ),
-            "fastapi": self.resources.enter_context(
-                seeded_fastapi_client(f"sqlite:///{database_dir / 'fastapi.sqlite3'}")
+            "django": django_client,  # checked already: it serves every sequence
+            "flask": check_against_openapi(self.resources.enter_context(flask_client), "flask"),
+            "fastapi": check_against_openapi(
+                self.resources.enter_context(fastapi_client), "fastapi"
             ),
         }
 
@@ -273,6 +275,7 @@ def test_the_three_apps_answer_alike(
 ) -> None:
     """Every step of every generated sequence gets the same answer from all three apps."""
     databases = (tmp_path / str(n) for n in itertools.count())
+    check_against_openapi(django_client, "django")
     run_state_machine_as_test(
         lambda: ThreeApps(django_client, next(databases)),
         settings=settings(
