@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx2
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Request, Route, sync_playwright
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -168,7 +169,7 @@ def main(frameworks: list[str]) -> int:
             try:
                 with served(framework, scratch_dir) as base_url:
                     print(check_docs(framework, base_url, scratch_dir), flush=True)
-            except (AssertionError, RuntimeError) as error:
+            except (AssertionError, RuntimeError, PlaywrightError) as error:
                 log = (scratch_dir / f"{framework}.log").read_text()
                 print(f"{framework}: FAILED: {error}\n--- server output ---\n{log}", flush=True)
                 return 1
