@@ -18,12 +18,12 @@ from django.db import close_old_connections, connection
 from fastapi.testclient import TestClient
 from flask import Flask
 from sqlalchemy import Engine, event
-from sqlmodel import Session, create_engine
+from sqlmodel import Session
 
 from django_books.books.models import Book as DjangoBook
 from django_books.wsgi import application as django_application
 from fastapi_books.config import get_settings
-from fastapi_books.db import get_session
+from fastapi_books.db import create_db_engine, get_session
 from fastapi_books.main import app as fastapi_app
 from flask_books import create_app
 from flask_books.db import get_engine
@@ -212,7 +212,8 @@ def fastapi_test_client(engine: Engine) -> Iterator[httpx2.Client]:
 @pytest.fixture
 def fastapi_client(test_databases: "TestDatabases", fastapi_token: None) -> Iterator[httpx2.Client]:
     """FastAPI on the session's database (prepared by initial_data), reset to the seed."""
-    engine = reverse_unordered_selects(create_engine(test_databases.seeded("fastapi").url))
+    engine = create_db_engine(test_databases.seeded("fastapi").url)
+    reverse_unordered_selects(engine)
     yield from fastapi_test_client(engine)
 
 
@@ -221,7 +222,7 @@ def fastapi_unavailable_client(
     test_databases: "TestDatabases", fastapi_token: None
 ) -> Iterator[httpx2.Client]:
     """FastAPI whose database cannot be reached."""
-    engine = create_engine(test_databases.unreachable_url("fastapi"))
+    engine = create_db_engine(test_databases.unreachable_url("fastapi"))
     yield from fastapi_test_client(engine)
 
 
