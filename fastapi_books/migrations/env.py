@@ -7,6 +7,11 @@ from fastapi_books import models  # noqa: F401 (registers the table on SQLModel.
 
 # init_db hands over a connection of the engine, in a transaction of its own.
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=SQLModel.metadata)
+# A version table of its own: the three packages can share one database.
+context.configure(
+    connection=connection,
+    version_table="alembic_version_fastapi_books",
+    target_metadata=SQLModel.metadata,
+)
 with context.begin_transaction():
     context.run_migrations()

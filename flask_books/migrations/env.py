@@ -6,6 +6,11 @@ from flask_books.models import Base
 
 # init_db hands over the connection of the app's engine, in a transaction of its own.
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=Base.metadata)
+# A version table of its own: the three packages can share one database.
+context.configure(
+    connection=connection,
+    version_table="alembic_version_flask_books",
+    target_metadata=Base.metadata,
+)
 with context.begin_transaction():
     context.run_migrations()
