@@ -20,6 +20,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from django.core.management import call_command
 from django.db import connection
+from django.db.backends.postgresql import psycopg_any as postgresql_backend
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, TableClause, column, create_engine, delete, insert, select, table
 from sqlalchemy.engine import make_url
@@ -245,3 +246,16 @@ def test_database_that_never_answers_is_a_503(silent_database_url: str, framewor
         answer = thread.submit(health_status, framework, silent_database_url)
         # Without a connect timeout the request would wait for as long as the TCP connection lives.
         assert answer.result(timeout=60) == 503
+
+
+def test_postgresql_urls_select_psycopg_3(silent_database_url: str) -> None:
+    """postgresql:// is psycopg 3 for all three: Django's backend, and SQLAlchemy 2.1's dialect.
+
+    The SQLAlchemy engines also ping a pooled connection before handing it out.
+    """
+    assert postgresql_backend.is_psycopg3
+    for create_db_engine in (flask_engine, fastapi_engine):
+        engine = create_db_engine(silent_database_url)
+        assert engine.dialect.driver == "psycopg"
+        assert engine.pool._pre_ping
+        engine.dispose()
