@@ -24,6 +24,7 @@ from django.db.backends.postgresql import psycopg_any as postgresql_backend
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, TableClause, column, create_engine, delete, insert, select, table
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from fastapi_books.db import create_db_engine as fastapi_engine
@@ -120,6 +121,20 @@ def test_reset_restores_the_seed_and_the_next_id(
     database.reset()
     assert stored_books(engine, framework) == SEED
     assert add_book(engine, framework, "Snow Crash") == 3
+    database.reset()
+
+
+def test_failed_insert_uses_up_its_id_on_postgresql_only(
+    test_databases: TestDatabases, connect: Any, framework: str
+) -> None:
+    """As CONTRACT.md says: a sequence is not rolled back, SQLite's AUTOINCREMENT counter is."""
+    database = test_databases.seeded(framework)
+    engine = connect(database.url)
+    books = books_table(framework)
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert(books).values(title=SEED[0]["title"], author=SEED[0]["author"]))
+    expected_id = {"postgresql": 4, "sqlite": 3}[test_databases.backend]
+    assert add_book(engine, framework, "Snow Crash") == expected_id
     database.reset()
 
 
