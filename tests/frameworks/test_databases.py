@@ -227,7 +227,11 @@ def health_status(framework: str, database_url: str) -> int:
         result = subprocess.run(
             [sys.executable, "-c", DJANGO_HEALTH_STATUS],
             cwd=REPO_ROOT,
-            env={**os.environ, "DATABASE_URL": database_url},
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "django_books.settings",
+                "DATABASE_URL": database_url,
+            },
             capture_output=True,
             text=True,
             timeout=60,
