@@ -68,7 +68,8 @@ define serve
 	$(3)
 	@token="$${BOOKS_API_TOKEN:-$$(cat var/api-token)}"; url="http://$(HOST):$(2)"; \
 	printf '\n%s on %s (%s workers)\n' "$(1)" "$$url" "$(WORKERS)"; \
-	printf 'Write token: %s\n\nTry:\n' "$$token"; \
+	printf 'Write token: %s\n' "$$token"; \
+	printf 'Docs: %s/docs (Swagger UI of %s/openapi.json)\n\nTry:\n' "$$url" "$$url"; \
 	printf '  curl -i %s/books\n' "$$url"; \
 	printf "  curl -i -X POST %s/books -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"title\": \"Snow Crash\", \"author\": \"Neal Stephenson\"}'\n\n" "$$url" "$$token"; \
 	BOOKS_API_TOKEN="$$token" PORT="$(2)" exec $(4)
@@ -88,6 +89,11 @@ serve-fastapi: PORT ?= 8003
 serve-fastapi: install  ## FastAPI under uvicorn on :8003
 	$(call serve,FastAPI,$(PORT),$(BIN)/python -m fastapi_books.initial_data,\
 		$(BIN)/uvicorn fastapi_books.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS))
+
+# Each server started as its serve target starts it, its /docs opened in Debian's chromium.
+.PHONY: docs-check
+docs-check: install  ## Open each server's Swagger UI in headless Chromium (screenshots: var/docs-check/)
+	$(BIN)/python -m tests.docs_check
 
 clean:  ## Remove .venv and var/ (the databases and the generated token)
 	rm -rf $(VENV) var

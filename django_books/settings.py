@@ -52,7 +52,10 @@ APPEND_SLASH = False
 # APPS
 # ------------------------------------------------------------------------------
 INSTALLED_APPS = [
+    "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_books.books",
 ]
 
@@ -60,9 +63,19 @@ INSTALLED_APPS = [
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_books.books.middleware.HeadWithoutBodyMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
+
+# TEMPLATES AND STATIC FILES
+# ------------------------------------------------------------------------------
+# The only page is Swagger UI at /docs; its assets come from drf-spectacular-sidecar.
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+STATIC_URL = "static/"
+# WhiteNoise serves the static files from the installed apps under gunicorn. They are Swagger UI's
+# files only, so it finds them where the sidecar package keeps them (no collectstatic step).
+WHITENOISE_USE_FINDERS = True
 
 # REQUESTS
 # ------------------------------------------------------------------------------
@@ -95,9 +108,31 @@ REST_FRAMEWORK = {
     # The API has a token but no users, so django.contrib.auth is not needed.
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "django_books.books.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Escape non-ASCII as \uXXXX, so that any string renders, even a lone surrogate echoed back
     # as an unknown field's name in a 422.
     "UNICODE_JSON": False,
+}
+
+# DRF-SPECTACULAR: GET /openapi.json and Swagger UI at GET /docs
+# ------------------------------------------------------------------------------
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Books API",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    # Request bodies get their own components, without the read-only id.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "django_books.books.schema.require_request_bodies",
+    ],
+    # The document describes the API, not the documentation routes themselves.
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's JavaScript, CSS and favicon from the installed sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No online validator badge: the page makes no request beyond this server.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # THE BOOKS API

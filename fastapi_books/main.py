@@ -1,21 +1,34 @@
 """The FastAPI application: uvicorn fastapi_books.main:app."""
 
+from importlib.resources import files
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from fastapi_books.errors import EXCEPTION_HANDLERS
 from fastapi_books.methods import HeadAsGetMiddleware
-from fastapi_books.routes import books, health
+from fastapi_books.openapi import without_default_422
+from fastapi_books.routes import books, docs, health
 
-# No redirect from /books/ to /books: a trailing slash is simply not a route (404). No /docs,
-# /redoc or /openapi.json either: the contract has no documentation pages yet, so they are 404.
+# No redirect from /books/ to /books: a trailing slash is simply not a route (404). FastAPI serves
+# /openapi.json itself; its /docs would load Swagger UI from a CDN, so routes/docs.py serves the
+# page with the assets below instead, and there is no /redoc.
 app = FastAPI(
     title="Books API",
+    version="1.0.0",
     redirect_slashes=False,
     exception_handlers=EXCEPTION_HANDLERS,
     docs_url=None,
     redoc_url=None,
-    openapi_url=None,
 )
+app.openapi = lambda: without_default_422(app)
 app.add_middleware(HeadAsGetMiddleware)
 app.include_router(books.router)
 app.include_router(health.router)
+app.include_router(docs.router)
+# Swagger UI's files, as the fastapi-offline package ships them.
+app.mount(
+    "/docs/assets",
+    StaticFiles(directory=files("fastapi_offline") / "static"),
+    name=docs.SWAGGER_UI_ASSETS,
+)

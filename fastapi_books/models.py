@@ -1,13 +1,23 @@
 """The Book table and the request and response models, by role."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import MISSING, AfterValidator, BeforeValidator, ConfigDict
+from pydantic import MISSING, AfterValidator, BeforeValidator, ConfigDict, WithJsonSchema
 from sqlalchemy import BigInteger, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 MAX_TEXT_LENGTH = 200
+
+# What str.strip() removes, as regex ranges.
+STRIPPED = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+UNSTORABLE = r"\x00\ud800-\udfff"
+# A title or author as sent, for OpenAPI: whitespace around 1 to 200 storable code points that
+# neither start nor end with whitespace. maxLength would count the whitespace that is stripped.
+TEXT_PATTERN = (
+    rf"^[{STRIPPED}]*[^{STRIPPED}{UNSTORABLE}]"
+    rf"(?:[^{UNSTORABLE}]{{0,{MAX_TEXT_LENGTH - 2}}}[^{STRIPPED}{UNSTORABLE}])?[{STRIPPED}]*$"
+)
 
 
 def strip_whitespace(value: object) -> object:
@@ -30,6 +40,7 @@ BookText = Annotated[
     BeforeValidator(strip_whitespace),
     Field(min_length=1, max_length=MAX_TEXT_LENGTH),
     AfterValidator(require_storable),
+    WithJsonSchema({"type": "string", "minLength": 1, "pattern": TEXT_PATTERN}),
 ]
 
 
@@ -40,8 +51,9 @@ def require_decimal_digits(value: object) -> object:
     return value
 
 
-# An integer query parameter, such as limit and offset.
-DecimalInt = Annotated[int, BeforeValidator(require_decimal_digits)]
+# For an integer query parameter, such as limit and offset. Its bounds go before it in Annotated:
+# after a BeforeValidator, pydantic's JSON Schema says "ge" and "le", not minimum and maximum.
+DECIMAL_DIGITS = BeforeValidator(require_decimal_digits)
 
 
 class BookBase(SQLModel):
@@ -69,7 +81,13 @@ class BookUpdate(SQLModel):
 class BookPublic(BookBase):
     """A book as the API returns it."""
 
-    id: int
+    id: int = Field(ge=1)
+
+
+class HealthStatus(SQLModel):
+    """The body of a healthy GET /health."""
+
+    status: Literal["ok"]
 
 
 class Book(BookBase, table=True):

@@ -8,9 +8,10 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 
-from flask_books import books, db, health
+from flask_books import books, db, docs, health
 from flask_books.errors import ProblemApi, database_unavailable
 from flask_books.routing import (
+    MAX_BOOK_ID,
     BookIdConverter,
     BooksFlask,
     drop_content_type_of_empty_responses,
@@ -32,9 +33,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         BOOKS_API_TOKEN=os.environ.get("BOOKS_API_TOKEN", ""),
         # Flask answers 413 past this many bytes, when the body is read.
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-        API_TITLE="Books",
+        API_TITLE="Books API",
         API_VERSION="1.0.0",
         OPENAPI_VERSION="3.1.0",
+        # GET /openapi.json and Swagger UI at GET /docs, with its assets served by this app.
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=docs.SWAGGER_UI_URL,
+        # No online validator badge: the page makes no request beyond this app.
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
@@ -53,8 +61,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     api = ProblemApi(app)
     api.register_converter(
-        BookIdConverter, lambda converter: {"type": "integer", "format": "int64", "minimum": 1}
+        BookIdConverter,
+        lambda converter: {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 1,
+            "maximum": MAX_BOOK_ID,
+        },
     )
     api.register_blueprint(books.blp)
     api.register_blueprint(health.blp)
+    app.register_blueprint(docs.bp)
     return app

@@ -10,15 +10,24 @@ from sqlalchemy.exc import IntegrityError
 
 from flask_books.auth import require_write_token
 from flask_books.db import get_session
+from flask_books.errors import problem_responses
 from flask_books.folding import ASCII_LOWERCASE, ascii_lower
 from flask_books.models import Book
 from flask_books.parsing import BooksBlueprint, require_json_body
-from flask_books.schemas import BookListQuerySchema, BookPatchSchema, BookSchema
+from flask_books.schemas import BookInSchema, BookListQuerySchema, BookPatchSchema, BookSchema
 
 blp = BooksBlueprint("books", __name__, url_prefix="/books", description="The catalog.")
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+# The OpenAPI description of the writes' token, and of the headers of the list and of a create.
+NEEDS_TOKEN = {"security": [{"bearerAuth": []}]}
+PAGE_HEADERS = {
+    "X-Total-Count": {"required": True, "schema": {"type": "integer", "minimum": 0}},
+    "Link": {"required": False, "schema": {"type": "string"}},
+}
+LOCATION_HEADERS = {"Location": {"required": True, "schema": {"type": "string"}}}
 
 
 @blp.before_request
@@ -69,7 +78,7 @@ def matches_search(search: str) -> ColumnElement[bool]:
 
 def page_links(query: dict[str, Any], total: int) -> dict[str, str]:
     """Return the Link header (RFC 8288) to the next and previous pages, if there are any."""
-    limit, offset, search = query["limit"], query["offset"], query["search"]
+    limit, offset, search = query["limit"], query["offset"], query.get("search")
 
     def target(page_offset: int) -> str:
         """Return the relative URL of the page that starts at page_offset."""
@@ -86,10 +95,12 @@ def page_links(query: dict[str, Any], total: int) -> dict[str, str]:
 
 @blp.get("")
 @blp.arguments(BookListQuerySchema, location="query")
-@blp.response(200, BookSchema(many=True))
+@blp.response(200, BookSchema(many=True), headers=PAGE_HEADERS)
+@problem_responses(blp, 422, 503)
 def list_books(query: dict[str, Any]) -> tuple[list[Book], dict[str, str]]:
     """List books by id, a page at a time, filtered by a search of title and author."""
-    matching = [matches_search(query["search"])] if query["search"] else []
+    search = query.get("search")
+    matching = [matches_search(search)] if search else []
     session = get_session()
     total = session.execute(select(func.count()).select_from(Book).where(*matching)).scalar_one()
     page = select(Book).where(*matching).order_by(Book.id)
@@ -99,14 +110,17 @@ def list_books(query: dict[str, Any]) -> tuple[list[Book], dict[str, str]]:
 
 @blp.get("/<book_id:book_id>")
 @blp.response(200, BookSchema)
+@problem_responses(blp, 404, 503)
 def read_book(book_id: int) -> Book:
     """Return one book."""
     return get_book_or_404(book_id)
 
 
 @blp.post("")
-@blp.arguments(BookSchema)
-@blp.response(201, BookSchema)
+@blp.doc(**NEEDS_TOKEN)
+@blp.arguments(BookInSchema)
+@blp.response(201, BookSchema, headers=LOCATION_HEADERS)
+@problem_responses(blp, 400, 401, 409, 413, 415, 422, 503)
 def create_book(book_in: dict[str, str]) -> tuple[Book, dict[str, str]]:
     """Create a book; its URL is in the Location header."""
     book = save_book(Book(), book_in)
@@ -114,23 +128,29 @@ def create_book(book_in: dict[str, str]) -> tuple[Book, dict[str, str]]:
 
 
 @blp.put("/<book_id:book_id>")
-@blp.arguments(BookSchema)
+@blp.doc(**NEEDS_TOKEN)
+@blp.arguments(BookInSchema)
 @blp.response(200, BookSchema)
+@problem_responses(blp, 400, 401, 404, 409, 413, 415, 422, 503)
 def update_book(book_in: dict[str, str], book_id: int) -> Book:
     """Replace a book's title and author."""
     return save_book(get_book_or_404(book_id), book_in)
 
 
 @blp.patch("/<book_id:book_id>")
+@blp.doc(**NEEDS_TOKEN)
 @blp.arguments(BookPatchSchema(partial=True))
 @blp.response(200, BookSchema)
+@problem_responses(blp, 400, 401, 404, 409, 413, 415, 422, 503)
 def patch_book(book_in: dict[str, str], book_id: int) -> Book:
     """Change the given fields of a book; an empty object changes nothing."""
     return save_book(get_book_or_404(book_id), book_in)
 
 
 @blp.delete("/<book_id:book_id>")
+@blp.doc(**NEEDS_TOKEN)
 @blp.response(204)
+@problem_responses(blp, 401, 404, 503)
 def delete_book(book_id: int) -> None:
     """Delete a book; the 204 response has no body."""
     session = get_session()

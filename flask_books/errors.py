@@ -1,13 +1,16 @@
 """RFC 9457 problem details: the body and headers of every 4xx and 5xx response."""
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
-from flask_smorest import Api
+from flask import Flask
+from flask_smorest import Api, Blueprint
 from marshmallow.exceptions import SCHEMA
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
+
+from flask_books.schemas import ProblemSchema, ValidationProblemSchema
 
 # The RFC 9110 reason phrases (http.HTTPStatus's changed in Python 3.13).
 REASON_PHRASES = {
@@ -21,6 +24,17 @@ REASON_PHRASES = {
     422: "Unprocessable Content",
     500: "Internal Server Error",
     503: "Service Unavailable",
+}
+# What each problem means, as the OpenAPI document describes it.
+PROBLEM_DESCRIPTIONS = {
+    400: "The body is not parseable JSON.",
+    401: "A write without the right bearer token.",
+    404: "No route at this path, or no book with this id.",
+    409: "Another book already has this title and author.",
+    413: "The body is over 64 KiB.",
+    415: "The body's Content-Type is not application/json.",
+    422: "Invalid body or query parameters, one error per field.",
+    503: "The database does not answer.",
 }
 # webargs names the part of the request it parsed; the contract names it "body" or "query".
 ERROR_LOCATIONS = {"json": "body", "query": "query"}
@@ -63,6 +77,26 @@ def validation_errors(
 class ProblemApi(Api):
     """flask-smorest's Api, answering errors as problem details instead of its own JSON."""
 
+    # Each view documents the problems it answers with (problem_responses), not a catch-all
+    # "default" response in flask-smorest's own error format, which this API never sends.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def init_app(self, app: Flask, **kwargs: Any) -> None:
+        """Set up the Api, then document the problem responses and the bearer token."""
+        super().init_app(app, **kwargs)
+        for status, description in PROBLEM_DESCRIPTIONS.items():
+            schema = ValidationProblemSchema if status == 422 else ProblemSchema
+            response: dict[str, Any] = {
+                "description": description,
+                "content": {"application/problem+json": {"schema": schema}},
+            }
+            if status == 401:
+                response["headers"] = {
+                    "WWW-Authenticate": {"required": True, "schema": {"type": "string"}}
+                }
+            self.spec.components.response(f"Problem{status}", response)
+        self.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+
     def handle_http_exception(self, error: HTTPException) -> ProblemResponse:
         """Answer any HTTPException (routing, abort, webargs, and 500) with a problem."""
         # flask_smorest.abort (webargs') keeps its keyword arguments on error.data.
@@ -80,3 +114,18 @@ class ProblemApi(Api):
 def database_unavailable(error: OperationalError) -> ProblemResponse:
     """Answer 503 when the database cannot be reached, instead of a 500."""
     return problem(503, "The database is unavailable; try again later.")
+
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def problem_responses(blueprint: Blueprint, *statuses: int) -> Callable[[View], View]:
+    """Document the problems a view can answer with, as registered by ProblemApi."""
+
+    def document(view: View) -> View:
+        """Add an alternative response per status to the view's OpenAPI operation."""
+        for status in statuses:
+            view = blueprint.alt_response(status, response=f"Problem{status}")(view)
+        return view
+
+    return document

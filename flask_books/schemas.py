@@ -1,4 +1,4 @@
-"""marshmallow schemas: a book as read and written, and the list's query parameters."""
+"""marshmallow schemas: a book as read and written, the list's query, and problem details."""
 
 import re
 from typing import Any, ClassVar
@@ -7,17 +7,34 @@ from marshmallow import Schema, fields, validate
 
 from flask_books.models import MAX_TEXT_LENGTH
 
+# What str.strip() removes, and what no supported database stores, as regex ranges.
+STRIPPED = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+UNSTORABLE = r"\x00\ud800-\udfff"
+# Text as sent, for OpenAPI: whitespace around 1 to 200 storable code points that neither start
+# nor end with whitespace. A maxLength would count the whitespace that is stripped.
+TEXT_PATTERN = (
+    rf"^[{STRIPPED}]*[^{STRIPPED}{UNSTORABLE}]"
+    rf"(?:[^{UNSTORABLE}]{{0,{MAX_TEXT_LENGTH - 2}}}[^{STRIPPED}{UNSTORABLE}])?[{STRIPPED}]*$"
+)
+
 
 class Text(fields.String):
-    """A JSON string, stripped, holding only text every supported database can store."""
+    """A JSON string, stripped, of 1 to 200 characters that every supported database can store."""
 
     default_error_messages: ClassVar[dict[str, str]] = {
-        "unstorable": "Must not contain NUL or unpaired surrogates."
+        "length": f"Must be 1 to {MAX_TEXT_LENGTH} characters, not counting surrounding spaces.",
+        "unstorable": "Must not contain NUL or unpaired surrogates.",
     }
 
+    def __init__(self, **kwargs: Any) -> None:
+        """A String whose OpenAPI schema states the rule of the text as sent."""
+        super().__init__(metadata={"minLength": 1, "pattern": TEXT_PATTERN}, **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        """Reject non-strings (String's own check), strip, then reject NUL and lone surrogates."""
+        """Reject non-strings (String's own check), strip, then check the length and storability."""
         text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not 1 <= len(text) <= MAX_TEXT_LENGTH:
+            raise self.make_error("length")
         if "\x00" in text or not _is_utf8_encodable(text):
             raise self.make_error("unstorable")
         return text
@@ -32,20 +49,25 @@ def _is_utf8_encodable(text: str) -> bool:
     return True
 
 
-class BookSchema(Schema):
-    """A book: id is read-only; title and author are required text of 1 to 200 characters."""
+class BookInSchema(Schema):
+    """The body of POST and PUT: exactly title and author, both required."""
 
-    id = fields.Integer(dump_only=True)
-    title = Text(required=True, validate=validate.Length(min=1, max=MAX_TEXT_LENGTH))
-    author = Text(required=True, validate=validate.Length(min=1, max=MAX_TEXT_LENGTH))
+    title = Text(required=True)
+    author = Text(required=True)
 
 
-class BookPatchSchema(BookSchema):
+class BookPatchSchema(BookInSchema):
     """The body of PATCH (loaded with partial=True): its own class, for its own OpenAPI name.
 
-    apispec names components after the schema class, and warns when BookSchema(partial=True)
-    would share BookSchema's name.
+    apispec names components after the schema class, and warns when BookInSchema(partial=True)
+    would share BookInSchema's name.
     """
+
+
+class BookSchema(BookInSchema):
+    """A book as the API returns it: its id, title and author."""
+
+    id = fields.Integer(dump_only=True, required=True, validate=validate.Range(min=1))
 
 
 class QueryInteger(fields.Integer):
@@ -67,4 +89,35 @@ class BookListQuerySchema(Schema):
 
     limit = QueryInteger(load_default=100, validate=validate.Range(min=1, max=100))
     offset = QueryInteger(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
-    search = fields.String(load_default=None)
+    search = fields.String()
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem, the body of every 4xx and 5xx response (for the OpenAPI document)."""
+
+    type = fields.String(required=True, validate=validate.OneOf(["about:blank"]))
+    title = fields.String(required=True, validate=validate.Length(min=1))
+    status = fields.Integer(required=True, validate=validate.Range(min=400, max=599))
+    detail = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class InvalidFieldSchema(Schema):
+    """One invalid field or query parameter of a 422."""
+
+    location = fields.String(required=True, validate=validate.OneOf(["body", "query"]))
+    field = fields.String(required=True, allow_none=True)
+    message = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class ValidationProblemSchema(ProblemSchema):
+    """A 422 problem: one entry per invalid field."""
+
+    errors = fields.List(
+        fields.Nested(InvalidFieldSchema), required=True, validate=validate.Length(min=1)
+    )
+
+
+class HealthSchema(Schema):
+    """The body of a healthy GET /health."""
+
+    status = fields.String(required=True, validate=validate.OneOf(["ok"]))

@@ -35,6 +35,8 @@ ALLOWED_METHODS = {
     "/books": {"GET", "HEAD", "OPTIONS", "POST"},
     "/books/1": {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "PUT"},
     "/health": {"GET", "HEAD", "OPTIONS"},
+    "/openapi.json": {"GET", "HEAD", "OPTIONS"},
+    "/docs": {"GET", "HEAD", "OPTIONS"},
 }
 
 

@@ -26,8 +26,10 @@ UNKNOWN_PATHS = [
     "//books",
     "/books//1",
     "//health",
-    "/docs",
-    "/openapi.json",
+    "/docs/",
+    "/openapi.json/",
+    "/redoc",
+    "/docs/oauth2-redirect",
 ]
 NOT_ALLOWED = [
     ("DELETE", "/books"),
@@ -36,6 +38,8 @@ NOT_ALLOWED = [
     ("POST", "/books/1"),
     ("POST", "/health"),
     ("DELETE", "/health"),
+    ("POST", "/docs"),
+    ("DELETE", "/openapi.json"),
     ("TRACE", "/books"),
 ]
 

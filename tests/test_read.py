@@ -55,7 +55,9 @@ def test_non_canonical_id_is_not_a_route(
         assert_problem(response, 404)
 
 
-@pytest.mark.parametrize("path", ["/books", "/books/1", "/books?limit=1&offset=1", "/health"])
+@pytest.mark.parametrize(
+    "path", ["/books", "/books/1", "/books?limit=1&offset=1", "/health", "/openapi.json", "/docs"]
+)
 def test_head_is_get_without_a_body(client: httpx2.Client, path: str) -> None:
     """HEAD on a GET route: the same status and headers as GET, no body."""
     get, head = client.get(path), client.head(path)

@@ -1,5 +1,6 @@
 """Limit/offset paging with the page as the body and the paging facts in headers."""
 
+from typing import Any
 from urllib.parse import quote
 
 from django.db.models import BigIntegerField, QuerySet
@@ -31,18 +32,21 @@ class LinkHeaderPagination(LimitOffsetPagination):
     max_limit = 100
     search_query_param = "search"
 
+    def paging_bounds(self) -> dict[str, tuple[int, int, int]]:
+        """Each paging parameter's default, minimum and maximum."""
+        return {
+            self.limit_query_param: (self.default_limit, 1, self.max_limit),
+            # The largest OFFSET the databases take, as for ids: a signed 64-bit integer.
+            self.offset_query_param: (0, 0, BigIntegerField.MAX_BIGINT),
+        }
+
     def paginate_queryset(
         self, queryset: QuerySet, request: Request, view: APIView | None = None
     ) -> list:
         """Validate limit and offset together (one error each), then return the page."""
         self.request = request
-        bounds = {
-            self.limit_query_param: (self.default_limit, 1, self.max_limit),
-            # The largest OFFSET the databases take, as for ids: a signed 64-bit integer.
-            self.offset_query_param: (0, 0, BigIntegerField.MAX_BIGINT),
-        }
         values, errors = {}, {}
-        for name, (default, minimum, maximum) in bounds.items():
+        for name, (default, minimum, maximum) in self.paging_bounds().items():
             text = request.query_params.get(name)
             value = default if text is None else parse_decimal(text)
             if value is None or not minimum <= value <= maximum:
@@ -88,3 +92,21 @@ class LinkHeaderPagination(LimitOffsetPagination):
         if search is not None:
             url += f"&{self.search_query_param}={quote(search, safe='')}"
         return url
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        """For OpenAPI: limit and offset with their bounds and defaults, and search."""
+        parameters: list[dict[str, Any]] = [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": low, "maximum": high, "default": default},
+            }
+            for name, (default, low, high) in self.paging_bounds().items()
+        ]
+        search = {"name": self.search_query_param, "in": "query", "required": False}
+        return [*parameters, {**search, "schema": {"type": "string"}}]
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """For OpenAPI: the page is the bare array of books, not DRF's envelope."""
+        return schema

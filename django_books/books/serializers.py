@@ -3,29 +3,47 @@
 from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from django_books.books.models import MAX_TEXT_LENGTH, Book
 
+# What str.strip() removes, and what no supported database stores, as regex ranges.
+STRIPPED = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+UNSTORABLE = r"\x00\ud800-\udfff"
+# Text as sent, for OpenAPI: whitespace around 1 to 200 storable code points that neither start
+# nor end with whitespace. A maxLength would count the whitespace that is stripped.
+TEXT_PATTERN = (
+    rf"^[{STRIPPED}]*[^{STRIPPED}{UNSTORABLE}]"
+    rf"(?:[^{UNSTORABLE}]{{0,{MAX_TEXT_LENGTH - 2}}}[^{STRIPPED}{UNSTORABLE}])?[{STRIPPED}]*$"
+)
 
+
+@extend_schema_field({"type": "string", "minLength": 1, "pattern": TEXT_PATTERN})
 class StrictCharField(serializers.CharField):
-    """A CharField that takes JSON strings only: DRF's own would turn 123 into "123".
+    """A CharField for JSON strings only (DRF's own turns 123 into "123"), up to 200 characters.
 
-    DRF's CharField already strips whitespace, refuses blank text, NUL and lone surrogates.
+    DRF's CharField already strips whitespace, refuses blank text, NUL and lone surrogates. The
+    length is checked here, on the stripped text, rather than with max_length: drf-spectacular
+    would document its validator as a maxLength of the text as sent.
     """
 
     def to_internal_value(self, data: Any) -> str:
-        """The stripped string; a validation error for any other JSON type."""
+        """The stripped string; a validation error for any other JSON type, or if too long."""
         if not isinstance(data, str):
             self.fail("invalid")
-        return super().to_internal_value(data)
+        text = super().to_internal_value(data)
+        if len(text) > MAX_TEXT_LENGTH:
+            self.fail("max_length", max_length=MAX_TEXT_LENGTH)
+        return text
 
 
 class BookSerializer(serializers.ModelSerializer):
     """A book as {"id", "title", "author"}; writes take exactly title and author."""
 
-    title = StrictCharField(max_length=MAX_TEXT_LENGTH)
-    author = StrictCharField(max_length=MAX_TEXT_LENGTH)
+    id = serializers.IntegerField(read_only=True, min_value=1)
+    title = StrictCharField()
+    author = StrictCharField()
 
     class Meta:
         model = Book
@@ -50,3 +68,35 @@ class BookSerializer(serializers.ModelSerializer):
         if unknown_fields:
             raise serializers.ValidationError(unknown_fields)
         return validated_data
+
+
+# The bodies below are for the OpenAPI document: problems.py builds them.
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem, the body of every 4xx and 5xx response."""
+
+    type = serializers.ChoiceField(choices=["about:blank"])
+    title = serializers.CharField(min_length=1)
+    status = serializers.IntegerField(min_value=400, max_value=599)
+    detail = serializers.CharField(min_length=1)
+
+
+class InvalidFieldSerializer(serializers.Serializer):
+    """One invalid field or query parameter of a 422."""
+
+    location = serializers.ChoiceField(choices=["body", "query"])
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField(min_length=1)
+
+
+class ValidationProblemSerializer(ProblemSerializer):
+    """A 422 problem: one entry per invalid field."""
+
+    errors = serializers.ListField(child=InvalidFieldSerializer(), min_length=1)
+
+
+class HealthSerializer(serializers.Serializer):
+    """The body of a healthy GET /health."""
+
+    status = serializers.ChoiceField(choices=["ok"])

@@ -5,6 +5,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,7 +17,14 @@ from django_books.books.functions import ASCII_LOWERCASE, AsciiLower
 from django_books.books.models import Book
 from django_books.books.pagination import LinkHeaderPagination
 from django_books.books.parsers import parse_json_body
-from django_books.books.serializers import BookSerializer
+from django_books.books.schema import (
+    BOOK_ID,
+    LOCATION_HEADER,
+    PAGE_HEADERS,
+    WWW_AUTHENTICATE_HEADER,
+    problems,
+)
+from django_books.books.serializers import BookSerializer, HealthSerializer
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -55,6 +63,30 @@ class AllowHeaderMixin:
         return response
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=PAGE_HEADERS, responses={200: BookSerializer(many=True), **problems(422, 503)}
+    ),
+    create=extend_schema(
+        parameters=[LOCATION_HEADER, WWW_AUTHENTICATE_HEADER],
+        responses={201: BookSerializer, **problems(400, 401, 409, 413, 415, 422, 503)},
+    ),
+    retrieve=extend_schema(
+        parameters=[BOOK_ID], responses={200: BookSerializer, **problems(404, 503)}
+    ),
+    update=extend_schema(
+        parameters=[BOOK_ID, WWW_AUTHENTICATE_HEADER],
+        responses={200: BookSerializer, **problems(400, 401, 404, 409, 413, 415, 422, 503)},
+    ),
+    partial_update=extend_schema(
+        parameters=[BOOK_ID, WWW_AUTHENTICATE_HEADER],
+        responses={200: BookSerializer, **problems(400, 401, 404, 409, 413, 415, 422, 503)},
+    ),
+    destroy=extend_schema(
+        parameters=[BOOK_ID, WWW_AUTHENTICATE_HEADER],
+        responses={204: None, **problems(401, 404, 503)},
+    ),
+)
 class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
     """List, create, retrieve, replace, patch and delete books; writes need the API token.
 
@@ -125,6 +157,7 @@ class HealthView(AllowHeaderMixin, APIView):
     OPTIONS in its list makes Allow name OPTIONS twice.
     """
 
+    @extend_schema(responses={200: HealthSerializer, **problems(503)})
     def get(self, request: Request) -> Response:
         """Ask the database for a trivial answer; OperationalError becomes a 503 problem."""
         with connection.cursor() as cursor:

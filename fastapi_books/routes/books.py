@@ -3,7 +3,7 @@
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, false, func, or_, select
@@ -11,13 +11,29 @@ from sqlmodel import Session, col, false, func, or_, select
 from fastapi_books.db import SessionDep
 from fastapi_books.folding import ASCII_LOWERCASE, ascii_lower
 from fastapi_books.methods import options_response
-from fastapi_books.models import Book, BookCreate, BookPublic, BookUpdate, DecimalInt
-from fastapi_books.routing import BookRoute
+from fastapi_books.models import (
+    DECIMAL_DIGITS,
+    Book,
+    BookCreate,
+    BookPublic,
+    BookUpdate,
+)
+from fastapi_books.openapi import (
+    ALLOW_HEADERS,
+    LOCATION_HEADERS,
+    PAGE_HEADERS,
+    WRITE_TOKEN,
+    problem_responses,
+)
+from fastapi_books.routing import MAX_BOOK_ID, BookRoute
 
 router = APIRouter(prefix="/books", tags=["books"], route_class=BookRoute)
 
 # The largest OFFSET the databases take, as for ids: a signed 64-bit integer.
 MAX_OFFSET = 2**63 - 1
+
+# The id in a path. BookRoute routes no other, so the bounds are for the OpenAPI document.
+BookId = Annotated[int, Path(ge=1, le=MAX_BOOK_ID)]
 
 
 def page_links(*, limit: int, offset: int, total: int, search: str | None) -> str | None:
@@ -75,12 +91,16 @@ def save_book(session: Session, book: Book, changes: dict[str, str]) -> Book:
     return book
 
 
-@router.get("", response_model=list[BookPublic])
+@router.get(
+    "",
+    response_model=list[BookPublic],
+    responses={200: {"headers": PAGE_HEADERS}, **problem_responses(422, 503)},
+)
 def read_books(
     session: SessionDep,
     response: Response,
-    limit: Annotated[DecimalInt, Query(ge=1, le=100)] = 100,
-    offset: Annotated[DecimalInt, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100), DECIMAL_DIGITS] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET), DECIMAL_DIGITS] = 0,
     search: str | None = None,
 ) -> list[Book]:
     """List books by id, a page at a time, matching search in title or author if given."""
@@ -93,7 +113,16 @@ def read_books(
     return list(session.exec(page).all())
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=BookPublic)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BookPublic,
+    responses={
+        201: {"headers": LOCATION_HEADERS},
+        **problem_responses(400, 401, 409, 413, 415, 422, 503),
+    },
+    dependencies=[WRITE_TOKEN],
+)
 def create_book(
     session: SessionDep, book_in: BookCreate, request: Request, response: Response
 ) -> Book:
@@ -103,43 +132,63 @@ def create_book(
     return book
 
 
-@router.options("", status_code=status.HTTP_204_NO_CONTENT)
+@router.options(
+    "", status_code=status.HTTP_204_NO_CONTENT, responses={204: {"headers": ALLOW_HEADERS}}
+)
 def options_books(request: Request) -> Response:
     """List the methods /books allows."""
     return options_response(request)
 
 
-@router.get("/{book_id:book_id}", response_model=BookPublic)
-def read_book(session: SessionDep, book_id: int) -> Book:
+@router.get("/{book_id:book_id}", response_model=BookPublic, responses=problem_responses(404, 503))
+def read_book(session: SessionDep, book_id: BookId) -> Book:
     """Get one book."""
     return get_book_or_404(session, book_id)
 
 
-@router.put("/{book_id:book_id}", response_model=BookPublic)
-def update_book(session: SessionDep, book_id: int, book_in: BookCreate) -> Book:
+@router.put(
+    "/{book_id:book_id}",
+    response_model=BookPublic,
+    responses=problem_responses(400, 401, 404, 409, 413, 415, 422, 503),
+    dependencies=[WRITE_TOKEN],
+)
+def update_book(session: SessionDep, book_id: BookId, book_in: BookCreate) -> Book:
     """Replace a book's title and author."""
     book = get_book_or_404(session, book_id)
     return save_book(session, book, book_in.model_dump())
 
 
-@router.patch("/{book_id:book_id}", response_model=BookPublic)
-def patch_book(session: SessionDep, book_id: int, book_in: BookUpdate) -> Book:
+@router.patch(
+    "/{book_id:book_id}",
+    response_model=BookPublic,
+    responses=problem_responses(400, 401, 404, 409, 413, 415, 422, 503),
+    dependencies=[WRITE_TOKEN],
+)
+def patch_book(session: SessionDep, book_id: BookId, book_in: BookUpdate) -> Book:
     """Change the given fields of a book; {} changes nothing."""
     book = get_book_or_404(session, book_id)
     return save_book(session, book, book_in.model_dump(exclude_unset=True))
 
 
 @router.delete(
-    "/{book_id:book_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+    "/{book_id:book_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(401, 404, 503),
+    dependencies=[WRITE_TOKEN],
 )
-def delete_book(session: SessionDep, book_id: int) -> None:
+def delete_book(session: SessionDep, book_id: BookId) -> None:
     """Delete a book; its id is never handed out again."""
     book = get_book_or_404(session, book_id)
     session.delete(book)
     session.commit()
 
 
-@router.options("/{book_id:book_id}", status_code=status.HTTP_204_NO_CONTENT)
-def options_book(request: Request) -> Response:
+@router.options(
+    "/{book_id:book_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={204: {"headers": ALLOW_HEADERS}, **problem_responses(404)},
+)
+def options_book(request: Request, book_id: BookId) -> Response:
     """List the methods /books/{id} allows."""
     return options_response(request)

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect
 from sqlmodel import Session, col, create_engine, select
 
@@ -111,12 +110,3 @@ def test_openapi_documents_the_routes() -> None:
     paths = app.openapi()["paths"]
     assert set(paths) == {"/books", "/books/{book_id}", "/health"}
     assert set(paths["/books/{book_id}"]) == {"get", "put", "patch", "delete", "options"}
-
-
-@pytest.mark.parametrize("path", ["/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"])
-def test_fastapi_documentation_pages_are_not_served(path: str) -> None:
-    """FastAPI's default documentation URLs are no route: a 404 problem, as any unknown path."""
-    with TestClient(app) as client:
-        response = client.get(path)
-    assert response.status_code == 404
-    assert response.headers["content-type"] == "application/problem+json"

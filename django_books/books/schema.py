@@ -1,0 +1,96 @@
+"""What drf-spectacular cannot learn from the views: the token's scope, problems, headers."""
+
+from typing import Any
+
+from django.db.models import BigAutoField
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+)
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.permissions import SAFE_METHODS
+
+from django_books.books.serializers import ProblemSerializer, ValidationProblemSerializer
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """BearerTokenAuthentication as an HTTP bearer scheme, required by writes only."""
+
+    target_class = "django_books.books.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        """The scheme: Authorization: Bearer <token>."""
+        return {"type": "http", "scheme": "bearer"}
+
+    def get_security_requirement(self, auto_schema: AutoSchema) -> dict[str, list] | None:
+        """Reads need no token (WritesNeedToken), so only writes name the scheme."""
+        if auto_schema.method in SAFE_METHODS:
+            return None
+        return {self.name: []}
+
+
+class BookSerializerSchema(OpenApiSerializerExtension):
+    """BookSerializer as drf-spectacular maps it, plus: a request body refuses unknown keys."""
+
+    target_class = "django_books.books.serializers.BookSerializer"
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        """The serializer's schema; in requests, with additionalProperties false."""
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
+
+
+# The id in /books/{id}: the path converter routes only these (a plain regex to drf-spectacular).
+BOOK_ID = OpenApiParameter(
+    "id",
+    {"type": "integer", "format": "int64", "minimum": 1, "maximum": BigAutoField.MAX_BIGINT},
+    OpenApiParameter.PATH,
+)
+PAGE_HEADERS = [
+    OpenApiParameter("X-Total-Count", int, OpenApiParameter.HEADER, required=True, response=[200]),
+    OpenApiParameter("Link", str, OpenApiParameter.HEADER, response=[200]),
+]
+LOCATION_HEADER = OpenApiParameter(
+    "Location", str, OpenApiParameter.HEADER, required=True, response=[201]
+)
+WWW_AUTHENTICATE_HEADER = OpenApiParameter(
+    "WWW-Authenticate", str, OpenApiParameter.HEADER, required=True, response=[401]
+)
+PROBLEM_DESCRIPTIONS = {
+    400: "The body is not parseable JSON.",
+    401: "A write without the right bearer token.",
+    404: "No route at this path, or no book with this id.",
+    409: "Another book already has this title and author.",
+    413: "The body is over 64 KiB.",
+    415: "The body's Content-Type is not application/json.",
+    422: "Invalid body or query parameters, one error per field.",
+    503: "The database does not answer.",
+}
+
+
+def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """The problem responses (application/problem+json) an operation can answer with."""
+    return {
+        (status, "application/problem+json"): OpenApiResponse(
+            ValidationProblemSerializer if status == 422 else ProblemSerializer,
+            description=PROBLEM_DESCRIPTIONS[status],
+        )
+        for status in statuses
+    }
+
+
+def require_request_bodies(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Mark every request body required: an empty body is not JSON (400), PATCH's included.
+
+    drf-spectacular marks a body required only when its schema has required fields, which
+    PATCH's has not.
+    """
+    for path_item in result["paths"].values():
+        for operation in path_item.values():
+            if "requestBody" in operation:
+                operation["requestBody"]["required"] = True
+    return result
