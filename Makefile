@@ -8,7 +8,7 @@ CPUS := $(shell nproc 2>/dev/null || echo 1)
 WORKERS ?= $(shell echo $$(( 2 * $(CPUS) + 1 )))
 export HOST WORKERS
 
-.PHONY: help install lock lint format test serve-django serve-flask serve-fastapi clean
+.PHONY: help install lock lint format test serve-django serve-flask serve-fastapi createsuperuser clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,14 +46,16 @@ test: install  ## Run the contract suite against all three, plus the framework-s
 # Flask servers can run side by side.
 GUNICORN := $(BIN)/gunicorn --no-control-socket
 
+# $(call generate-once,FILE,COMMAND): unless FILE holds a value, write COMMAND's output there, once: `ln` refuses to
+# replace FILE, so servers started at the same moment still share one value.
+generate-once = [ -s $(1) ] || { $(2) > $(1).$$$$ && { ln $(1).$$$$ $(1) 2>/dev/null; rm $(1).$$$$; }; }
+
 # $(call serve,LABEL,PORT,PREPARE,SERVER): prepare the database, print a banner, then exec the production server.
-# Without BOOKS_API_TOKEN in the environment, one random token is made once into var/api-token and used by every worker
-# (`ln` refuses to replace it, so servers started at the same moment still share one token).
+# Without BOOKS_API_TOKEN in the environment, one random token is made once into var/api-token and used by every worker.
 define serve
 	@mkdir -p var
-	@[ -n "$$BOOKS_API_TOKEN" ] || [ -s var/api-token ] || { \
-		$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > var/api-token.$$$$ && \
-		{ ln var/api-token.$$$$ var/api-token 2>/dev/null; rm var/api-token.$$$$; }; }
+	@[ -n "$$BOOKS_API_TOKEN" ] || \
+		$(call generate-once,var/api-token,$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')
 	$(3)
 	@token="$${BOOKS_API_TOKEN:-$$(cat var/api-token)}"; url="http://$(HOST):$(2)"; \
 	printf '\n%s on %s (%s workers)\n' "$(1)" "$$url" "$(WORKERS)"; \
@@ -63,10 +65,22 @@ define serve
 	BOOKS_API_TOKEN="$$token" PORT="$(2)" exec $(4)
 endef
 
+# Every worker signs sessions and CSRF cookies with one DJANGO_SECRET_KEY: without one in the environment, a random key is
+# made once into var/django-secret-key. The admin's static files are collected into var/static for WhiteNoise.
 serve-django: PORT ?= 8001
-serve-django: install  ## Django + DRF under gunicorn on :8001
-	$(call serve,Django + DRF,$(PORT),$(BIN)/python manage.py migrate --verbosity 0,\
+serve-django: install  ## Django + DRF under gunicorn on :8001, with Django's admin at /admin/
+	@mkdir -p var && [ -n "$$DJANGO_SECRET_KEY" ] || $(call generate-once,var/django-secret-key,\
+		$(BIN)/python -c 'from django.core.management.utils import get_random_secret_key as key; print(key())')
+	$(call serve,Django + DRF,$(PORT),$(BIN)/python manage.py migrate --verbosity 0 \
+		&& $(BIN)/python manage.py collectstatic --noinput --verbosity 0,\
+		env DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat var/django-secret-key)}" \
 		$(GUNICORN) django_books.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS))
+
+# Django's createsuperuser asks for the name, e-mail and password; with DJANGO_SUPERUSER_PASSWORD set it runs without
+# asking, taking DJANGO_SUPERUSER_USERNAME and DJANGO_SUPERUSER_EMAIL too.
+createsuperuser: install  ## Create a user for Django's admin (on DATABASE_URL, migrated first)
+	$(BIN)/python manage.py migrate --verbosity 0
+	$(BIN)/python manage.py createsuperuser $${DJANGO_SUPERUSER_PASSWORD:+--noinput}
 
 serve-flask: PORT ?= 8002
 serve-flask: install  ## Flask under gunicorn on :8002
@@ -78,5 +92,5 @@ serve-fastapi: install  ## FastAPI under uvicorn on :8003
 	$(call serve,FastAPI,$(PORT),$(BIN)/python -m fastapi_books.initial_data,\
 		$(BIN)/uvicorn fastapi_books.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS))
 
-clean:  ## Remove .venv and var/ (the databases and the generated token)
+clean:  ## Remove .venv and var/ (the databases, static files and generated secrets)
 	rm -rf $(VENV) var
