@@ -46,16 +46,14 @@ test: install  ## Run the contract suite against all three, plus the framework-s
 # Flask servers can run side by side.
 GUNICORN := $(BIN)/gunicorn --no-control-socket
 
-# $(call generate-once,FILE,COMMAND): unless FILE holds a value, write COMMAND's output there, once: `ln` refuses to
-# replace FILE, so servers started at the same moment still share one value.
-generate-once = [ -s $(1) ] || { $(2) > $(1).$$$$ && { ln $(1).$$$$ $(1) 2>/dev/null; rm $(1).$$$$; }; }
-
 # $(call serve,LABEL,PORT,PREPARE,SERVER): prepare the database, print a banner, then exec the production server.
-# Without BOOKS_API_TOKEN in the environment, one random token is made once into var/api-token and used by every worker.
+# Without BOOKS_API_TOKEN in the environment, one random token is made once into var/api-token and used by every worker
+# (`ln` refuses to replace it, so servers started at the same moment still share one token).
 define serve
 	@mkdir -p var
-	@[ -n "$$BOOKS_API_TOKEN" ] || \
-		$(call generate-once,var/api-token,$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')
+	@[ -n "$$BOOKS_API_TOKEN" ] || [ -s var/api-token ] || { \
+		$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > var/api-token.$$$$ && \
+		{ ln var/api-token.$$$$ var/api-token 2>/dev/null; rm var/api-token.$$$$; }; }
 	$(3)
 	@token="$${BOOKS_API_TOKEN:-$$(cat var/api-token)}"; url="http://$(HOST):$(2)"; \
 	printf '\n%s on %s (%s workers)\n' "$(1)" "$$url" "$(WORKERS)"; \
@@ -65,12 +63,14 @@ define serve
 	BOOKS_API_TOKEN="$$token" PORT="$(2)" exec $(4)
 endef
 
-# Every worker signs sessions and CSRF cookies with one DJANGO_SECRET_KEY: without one in the environment, a random key is
-# made once into var/django-secret-key. The admin's static files are collected into var/static for WhiteNoise.
+# Every worker signs sessions with one DJANGO_SECRET_KEY: without one in the environment, a random key is made once into
+# var/django-secret-key (as the token above). The admin's static files are collected into var/static for WhiteNoise.
 serve-django: PORT ?= 8001
 serve-django: install  ## Django + DRF under gunicorn on :8001, with Django's admin at /admin/
-	@mkdir -p var && [ -n "$$DJANGO_SECRET_KEY" ] || $(call generate-once,var/django-secret-key,\
-		$(BIN)/python -c 'from django.core.management.utils import get_random_secret_key as key; print(key())')
+	@mkdir -p var; [ -n "$$DJANGO_SECRET_KEY" ] || [ -s var/django-secret-key ] || { \
+		$(BIN)/python -c 'from django.core.management.utils import get_random_secret_key as key; print(key())' \
+		> var/django-secret-key.$$$$ && \
+		{ ln var/django-secret-key.$$$$ var/django-secret-key 2>/dev/null; rm var/django-secret-key.$$$$; }; }
 	$(call serve,Django + DRF,$(PORT),$(BIN)/python manage.py migrate --verbosity 0 \
 		&& $(BIN)/python manage.py collectstatic --noinput --verbosity 0,\
 		env DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat var/django-secret-key)}" \
