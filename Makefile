@@ -48,14 +48,15 @@ GUNICORN := $(BIN)/gunicorn --no-control-socket
 
 # $(call serve,LABEL,PORT,PREPARE,SERVER): prepare the database, print a banner, then exec the production server.
 # Without BOOKS_API_TOKEN in the environment, one random token is made once into var/api-token and used by every worker
-# (`ln` refuses to replace it, so servers started at the same moment still share one token).
+# (`ln` refuses to replace it, so servers started at the same moment still share one token). BOOKS_API_TOKEN set but
+# empty is kept: a server that refuses every write.
 define serve
 	@mkdir -p var
-	@[ -n "$$BOOKS_API_TOKEN" ] || [ -s var/api-token ] || { \
+	@[ -n "$${BOOKS_API_TOKEN+set}" ] || [ -s var/api-token ] || { \
 		$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > var/api-token.$$$$ && \
 		{ ln var/api-token.$$$$ var/api-token 2>/dev/null; rm var/api-token.$$$$; }; }
 	$(3)
-	@token="$${BOOKS_API_TOKEN:-$$(cat var/api-token)}"; url="http://$(HOST):$(2)"; \
+	@token="$${BOOKS_API_TOKEN-$$(cat var/api-token)}"; url="http://$(HOST):$(2)"; \
 	printf '\n%s on %s (%s workers)\n' "$(1)" "$$url" "$(WORKERS)"; \
 	printf 'Write token: %s\n\nTry:\n' "$$token"; \
 	printf '  curl -i %s/books\n' "$$url"; \

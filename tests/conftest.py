@@ -28,8 +28,27 @@ from flask_books.db import get_engine
 from flask_books.db import init_db as flask_init_db
 from tests.contract import AUTH, TOKEN
 
+# --server=live runs the suite against real servers (tests/live/plugin.py).
+pytest_plugins = ["tests.live.plugin"]
+
 BASE_URL = "http://localhost"
 FRAMEWORKS = [pytest.param("django", marks=pytest.mark.django_db), "flask", "fastapi"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """--server: in-process transports (the default) or real servers over real sockets."""
+    parser.addoption(
+        "--server",
+        choices=["inprocess", "live"],
+        default="inprocess",
+        help="inprocess: call each app in the test process; live: start each app as "
+        "`make serve-<framework>` does and speak HTTP to it",
+    )
+
+
+def is_live(config: pytest.Config) -> bool:
+    """Whether the suite runs against live servers."""
+    return config.getoption("server") == "live"
 
 
 @pytest.fixture
@@ -208,6 +227,8 @@ def client(framework: str, api_token: str, request: pytest.FixtureRequest) -> ht
 
     It names `api_token` so that a test can parametrize the token; the framework fixture uses it.
     """
+    if is_live(request.config):
+        return request.getfixturevalue("live_client")
     return request.getfixturevalue(f"{framework}_client")
 
 
@@ -216,6 +237,8 @@ def unavailable_client(
     framework: str, api_token: str, request: pytest.FixtureRequest
 ) -> httpx2.Client:
     """An httpx2 client for the framework under test, whose database does not answer."""
+    if is_live(request.config):
+        return request.getfixturevalue("live_unavailable_client")
     return request.getfixturevalue(f"{framework}_unavailable_client")
 
 
