@@ -1,10 +1,13 @@
 """Django's admin: sign in through its form, edit books, and see the change through the API.
 
 Outside the API contract: the admin is Django's own, for people with a browser. These tests use
-it as a browser does, through the real WSGI application (WhiteNoise included) with DEBUG off.
+it as a browser does, through the real WSGI application (WhiteNoise included) with DEBUG off,
+and with --server=live through `make serve-django` under gunicorn.
 """
 
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,8 @@ from django.test import override_settings
 
 from django_books.wsgi import BooksWSGIHandler
 from tests.contract import AUTH, SEED, TOKEN, describe
+from tests.live.plugin import watch_log
+from tests.live.servers import REPO_ROOT, LiveServer
 
 # Where `make serve-django` listens by default, as a browser there names it.
 BROWSER_ORIGIN = "http://127.0.0.1:8001"
@@ -64,7 +69,31 @@ def submit(client: httpx2.Client, path: str, fields: dict[str, str]) -> httpx2.R
     token = CSRF_TOKEN.search(form.text)
     assert token, f"no CSRF token in the form at {path}"
     data = {"csrfmiddlewaretoken": token[1], **fields}
-    return client.post(path, data=data, headers={"Origin": BROWSER_ORIGIN})
+    origin = f"{client.base_url.scheme}://{client.base_url.netloc.decode()}"
+    return client.post(path, data=data, headers={"Origin": origin})
+
+
+def sign_in(client: httpx2.Client, username: str, password: str) -> None:
+    """Sign in through the admin's login form; the client keeps the session cookie."""
+    credentials = {"username": username, "password": password}
+    response = submit(client, "/admin/login/?next=/admin/", credentials)
+    assert response.status_code == 302, describe(response)
+    assert response.headers["location"] == "/admin/"
+
+
+def fetch_stylesheet(client: httpx2.Client, page: httpx2.Response) -> httpx2.Response:
+    """The admin's base.css, at the address an admin page links."""
+    stylesheet = BASE_STYLESHEET.search(page.text)
+    assert stylesheet, f"the page links no content-hashed base.css: {describe(page)}"
+    return client.get(stylesheet[1])
+
+
+def assert_is_css(response: httpx2.Response) -> None:
+    """Assert the admin's stylesheet, served as WhiteNoise serves a content-hashed file."""
+    assert response.status_code == 200, describe(response)
+    assert response.headers["content-type"].startswith("text/css")
+    assert "immutable" in response.headers["cache-control"]  # a hashed name never changes content
+    assert "body" in response.text
 
 
 @pytest.fixture
@@ -78,10 +107,7 @@ def signed_in(
     fast_password_hashing: None, browser: httpx2.Client, admin_user: Any
 ) -> httpx2.Client:
     """The browser, signed in to the admin as pytest-django's superuser."""
-    credentials = {"username": admin_user.username, "password": ADMIN_PASSWORD}
-    response = submit(browser, "/admin/login/?next=/admin/", credentials)
-    assert response.status_code == 302, describe(response)
-    assert response.headers["location"] == "/admin/"
+    sign_in(browser, admin_user.username, ADMIN_PASSWORD)
     return browser
 
 
@@ -130,18 +156,18 @@ def test_an_invalid_edit_is_a_form_error_that_changes_nothing(
     assert signed_in.get("/books").json() == SEED
 
 
+def test_an_unknown_admin_path_is_a_404_problem(signed_in: httpx2.Client) -> None:
+    """Signed in, a path the admin does not know: the API's 404 problem, not an HTML page."""
+    response = signed_in.get("/admin/books/review/")
+    assert response.status_code == 404, describe(response)
+    assert response.headers["content-type"] == "application/problem+json"
+
+
 @pytest.mark.django_db
 def test_the_admin_css_is_served_by_whitenoise(browser: httpx2.Client) -> None:
     """With DEBUG off, Django serves no static files; WhiteNoise serves the collected CSS."""
     assert settings.DEBUG is False
-    login_page = browser.get("/admin/login/")
-    stylesheet = BASE_STYLESHEET.search(login_page.text)
-    assert stylesheet, "the login page links no content-hashed base.css"
-    css = browser.get(stylesheet[1])
-    assert css.status_code == 200, describe(css)
-    assert css.headers["content-type"].startswith("text/css")
-    assert "immutable" in css.headers["cache-control"]  # a hashed name never changes content
-    assert "body" in css.text
+    assert_is_css(fetch_stylesheet(browser, browser.get("/admin/login/")))
 
 
 @pytest.mark.django_db
@@ -175,3 +201,66 @@ def test_the_admin_session_is_no_api_credential(signed_in: httpx2.Client) -> Non
     for response in (without_token, with_token, signed_in.get("/books")):
         assert "set-cookie" not in response.headers, describe(response)
         assert "cookie" not in response.headers.get("vary", "").lower(), describe(response)
+
+
+# Live: `make createsuperuser`, then `make serve-django` under gunicorn with two workers.
+
+LIVE_SUPERUSER = {"username": "curator", "password": "a long live-test passphrase"}
+# gunicorn logs each request with the pid of the worker that served it.
+ACCESS_LOG = "--access-logfile - --access-logformat '%(p)s %(r)s %(s)s'"
+BOOK_LIST_SERVED = re.compile(rf"^<(\d+)> GET {BOOK_LIST} HTTP/1.1 200$", re.MULTILINE)
+# Page loads until both workers have served the signed-in book list (sync workers close each
+# connection, so every load is a new one, accepted by whichever worker is free).
+MAX_PAGE_LOADS = 40
+
+
+@pytest.fixture
+def served_django(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LiveServer]:
+    """`make serve-django` on a fresh database that `make createsuperuser` gave a superuser."""
+    if request.config.getoption("server") != "live":
+        pytest.skip("starts make serve-django under gunicorn: runs with --server=live")
+    database_url = f"sqlite:///{tmp_path / 'books.sqlite3'}"
+    superuser = {
+        "DJANGO_SUPERUSER_USERNAME": LIVE_SUPERUSER["username"],
+        "DJANGO_SUPERUSER_PASSWORD": LIVE_SUPERUSER["password"],
+        "DJANGO_SUPERUSER_EMAIL": "curator@example.com",
+    }
+    created = subprocess.run(
+        ["make", "--no-print-directory", "createsuperuser"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DATABASE_URL": database_url, **superuser},
+        capture_output=True,
+        text=True,
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    # The workers share the key that `make serve-django` makes once into var/.
+    monkeypatch.delenv("DJANGO_SECRET_KEY", raising=False)
+    monkeypatch.setenv("GUNICORN_CMD_ARGS", ACCESS_LOG)
+    server = LiveServer("django", database_url, TOKEN, tmp_path / "django.log", workers=2)
+    watch_log(request, server)
+    try:
+        server.start()
+        server.wait_until_healthy()
+        yield server
+    finally:
+        server.terminate()
+
+
+def test_the_admin_under_gunicorn(served_django: LiveServer) -> None:
+    """Sign in at the server's address, get the CSS, stay signed in on every worker, edit a book."""
+    with served_django.client(timeout=30) as browser:
+        sign_in(browser, LIVE_SUPERUSER["username"], LIVE_SUPERUSER["password"])
+        workers: set[str] = set()
+        for _ in range(MAX_PAGE_LOADS):
+            page = browser.get(BOOK_LIST)
+            assert page.status_code == 200, describe(page)  # not a redirect to the login form
+            workers = set(BOOK_LIST_SERVED.findall(served_django.log_tail()))
+            if len(workers) == 2:
+                break
+        assert len(workers) == 2, f"one worker served all {MAX_PAGE_LOADS} page loads"
+        assert_is_css(fetch_stylesheet(browser, page))
+        assert edit_book(browser, 2, "Count Zero", "William Gibson").status_code == 302
+        book = browser.get("/books/2").json()
+        assert book == {"id": 2, "title": "Count Zero", "author": "William Gibson"}
