@@ -12,8 +12,9 @@ env = environ.Env()
 # GENERAL
 # ------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# The default is for development only, and says so (Django flags "django-insecure-" keys in
-# `manage.py check --deploy`): set DJANGO_SECRET_KEY wherever the server is reachable by others.
+# It signs the admin's sessions, so every worker and host needs the same one: `make serve-django`
+# makes a random key once (var/django-secret-key). The default serves other manage.py commands and
+# says so (Django flags "django-insecure-" keys in `manage.py check --deploy`).
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-development-only-key")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 # The admin's forms check a browser's Origin against the Host it asked for; behind a proxy that
