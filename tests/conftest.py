@@ -12,16 +12,18 @@ from typing import TYPE_CHECKING, Any
 import environ
 import httpx2
 import pytest
+from django.core.management import call_command
 from django.core.management.color import no_style
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
+from django.test import override_settings
 from fastapi.testclient import TestClient
 from flask import Flask
 from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 from django_books.books.models import Book as DjangoBook
-from django_books.wsgi import application as django_application
+from django_books.wsgi import BooksWSGIHandler
 from fastapi_books.config import get_settings
 from fastapi_books.db import create_db_engine, get_session
 from fastapi_books.main import app as fastapi_app
@@ -32,21 +34,34 @@ from tests.contract import AUTH, TOKEN
 if TYPE_CHECKING:
     from tests.databases import TestDatabases
 
-# The database fixtures; imported only as a plugin, so that pytest rewrites its asserts.
-pytest_plugins = ["tests.databases"]
+# The database fixtures (tests/databases.py) and --server=live (tests/live/plugin.py); imported
+# as plugins, so that pytest rewrites their asserts.
+pytest_plugins = ["tests.databases", "tests.live.plugin"]
 
 BASE_URL = "http://localhost"
 FRAMEWORKS = [pytest.param("django", marks=pytest.mark.django_db), "flask", "fastapi"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """--database: run the suite on SQLite (the default) or on PostgreSQL."""
+    """--database: SQLite or PostgreSQL; --server: in-process or live servers."""
     parser.addoption(
         "--database",
         choices=("sqlite", "postgresql"),
         default="sqlite",
         help="the database every framework runs on (PostgreSQL: see TEST_DATABASE_URL)",
     )
+    parser.addoption(
+        "--server",
+        choices=["inprocess", "live"],
+        default="inprocess",
+        help="inprocess: call each app in the test process; live: start each app as "
+        "`make serve-<framework>` does and speak HTTP to it",
+    )
+
+
+def is_live(config: pytest.Config) -> bool:
+    """Whether the suite runs against live servers."""
+    return config.getoption("server") == "live"
 
 
 @pytest.fixture
@@ -91,9 +106,21 @@ def keep_django_connection() -> Iterator[None]:
     request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(scope="session")
+def django_application(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BooksWSGIHandler]:
+    """Django's WSGI application, built once its static files are collected as `make serve-django`
+    collects them (WhiteNoise indexes STATIC_ROOT when the application starts)."""
+    with override_settings(STATIC_ROOT=tmp_path_factory.mktemp("static")):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        yield BooksWSGIHandler()
+
+
 @pytest.fixture
 def django_client(
-    settings: Any, api_token: str, keep_django_connection: None
+    settings: Any,
+    api_token: str,
+    keep_django_connection: None,
+    django_application: BooksWSGIHandler,
 ) -> Iterator[httpx2.Client]:
     """Django + DRF through its real WSGI handler, on pytest-django's test database."""
     settings.BOOKS_API_TOKEN = api_token
@@ -134,6 +161,7 @@ def django_unavailable_client(
     test_databases: "TestDatabases",
     api_token: str,
     settings: Any,
+    django_application: BooksWSGIHandler,
 ) -> Iterator[httpx2.Client]:
     """Django whose database cannot be reached: new connections go where nothing answers."""
     settings.BOOKS_API_TOKEN = api_token
@@ -241,6 +269,8 @@ def client(framework: str, api_token: str, request: pytest.FixtureRequest) -> ht
 
     It names `api_token` so that a test can parametrize the token; the framework fixture uses it.
     """
+    if is_live(request.config):
+        return request.getfixturevalue("live_client")
     return request.getfixturevalue(f"{framework}_client")
 
 
@@ -249,6 +279,8 @@ def unavailable_client(
     framework: str, api_token: str, request: pytest.FixtureRequest
 ) -> httpx2.Client:
     """An httpx2 client for the framework under test, whose database does not answer."""
+    if is_live(request.config):
+        return request.getfixturevalue("live_unavailable_client")
     return request.getfixturevalue(f"{framework}_unavailable_client")
 
 
