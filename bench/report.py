@@ -246,8 +246,9 @@ def machine_text(results: Results) -> str:
         f"{settings['warmup_s']} s warm-up, with the lowest and highest in brackets. The three"
         f" packages start as `make serve-<framework>` starts them, on SQLite; the article's "
         f"snippets and the raw apps start under the same server command lines. Errors are "
-        f"socket errors plus responses with another status than the scenario expects; server "
-        f"RSS is the sum over the server's processes after each run."
+        f"socket errors (a response slower than 10 s is a timeout) plus responses with another "
+        f"status than the scenario expects; server RSS is the sum over the server's processes "
+        f"after each run."
     )
 
 
@@ -291,6 +292,8 @@ def display(path: Path) -> str:
 def chart(results: Results, path: Path) -> None:
     """Horizontal bars: req/s and p99 per scenario and target, one worker per server."""
     rows = [row for row in results.rows if row["workers"] == 1]
+    scenarios = list(dict.fromkeys(row["scenario"] for row in rows))
+    rows.sort(key=lambda row: scenarios.index(row["scenario"]))  # stable: keeps the run order
     labels = [f"{row['scenario']}: {LABELS[row['target']]}" for row in rows]
     colors = [
         {"package": "tab:blue", "article": "tab:orange", "ceiling": "tab:gray"}[row["kind"]]

@@ -212,7 +212,8 @@ class Bench:
             env["BENCH_POST_TOKEN"] = TOKEN
         command = [
             *["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{scenario.connections}"],
-            *[f"-d{seconds}s", "-s", str(BENCH / "wrk" / "measure.lua")],
+            # A response slower than 10 s counts as a timeout error (wrk's default is 2 s).
+            *[f"-d{seconds}s", "--timeout", "10s", "-s", str(BENCH / "wrk" / "measure.lua")],
             f"http://{HOST}:{server.port}{scenario.path}",
         ]
         output = subprocess.run(command, env=env, capture_output=True, text=True)
