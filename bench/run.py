@@ -398,8 +398,21 @@ def server_pids(root: int) -> list[int]:
 
 
 def worker_pids(root: int) -> list[int]:
-    """The processes that serve requests: the server processes without children of their own."""
-    return [pid for pid in server_pids(root) if not children(pid)]
+    """The processes that serve requests: server processes without children of their own, less
+    the resource tracker that multiprocessing starts beside uvicorn's workers."""
+    return [
+        pid
+        for pid in server_pids(root)
+        if not children(pid) and b"multiprocessing.resource_tracker" not in command_line(pid)
+    ]
+
+
+def command_line(pid: int) -> bytes:
+    """The process's command line, or b"" once it has gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def wait_for_workers(root: int, target: Target, workers: int, deadline: float) -> None:
