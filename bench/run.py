@@ -14,6 +14,7 @@ import os
 import platform
 import re
 import signal
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -146,7 +147,7 @@ class Bench:
 
     def start(self, target: Target, workers: int, database: Path) -> Server:
         """Start a server and wait (with a deadline) until it answers 200."""
-        port = next(self.ports)
+        port = next(port for port in self.ports if port_is_free(port))
         env = {
             **os.environ,
             "HOST": HOST,
@@ -423,6 +424,12 @@ def wait_for_workers(root: int, target: Target, workers: int, deadline: float) -
             raise RuntimeError(f"{target.name}: fewer than {wanted} workers within 60 s")
         time.sleep(0.05)
     time.sleep(0.5)  # a bench script, not a test: let just-forked workers finish importing
+
+
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on this port (a server left over from an earlier run might)."""
+    with socket.socket() as probe:
+        return probe.connect_ex((HOST, port)) != 0
 
 
 def process_name(pid: int) -> str:
