@@ -27,6 +27,14 @@ def main() -> None:
     parser.add_argument("--catalog", type=int, default=0, help="grow the catalog to 1000 first")
     parser.add_argument("--stacks", type=Path, default=Path("/tmp/profile-stacks.txt"))
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument(
+        "--all-threads",
+        dest="sampling",
+        action="store_const",
+        const=[],
+        default=["--gil"],
+        help="sample every thread that is not idle, not only the one holding the GIL",
+    )
     arguments = parser.parse_args()
     target = next(target for target in PACKAGES if target.name == arguments.framework)
     settings = Settings(quick=True, warmup_s=1, duration_s=1, runs=1, cold_starts=0)
@@ -45,7 +53,7 @@ def main() -> None:
                 stdout=subprocess.PIPE,
                 text=True,
             )
-            py_spy = [str(BIN / "py-spy"), "record", "--pid", str(worker), "--gil"]
+            py_spy = [str(BIN / "py-spy"), "record", "--pid", str(worker), *arguments.sampling]
             sample = ["--duration", str(arguments.seconds), "--rate", "250"]
             output = ["--format", "raw", "--output", str(arguments.stacks)]
             subprocess.run(
