@@ -79,7 +79,8 @@ serve-fastapi: install  ## FastAPI under uvicorn on :8003
 		$(BIN)/uvicorn fastapi_books.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS))
 
 # The benchmark: wrk from the system, matplotlib (for the chart) and py-spy from the bench extra.
-BENCH_RESULTS ?= bench/results/bench.json
+# A quick run writes its own file, so it never replaces the last full run's results.
+BENCH_RESULTS ?= bench/results/$(if $(filter-out 0,$(BENCH_QUICK)),quick,bench).json
 REPORT_DOCS ?= docs
 REPORT_README ?= README.md
 
