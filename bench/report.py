@@ -117,13 +117,35 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 # What the code shows ------------------------------------------------------------------------------
 
 
-def async_handlers(package: Path) -> int:
-    """How many functions in the package are `async def`."""
-    return sum(
-        isinstance(node, ast.AsyncFunctionDef)
-        for file in package.rglob("*.py")
-        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8")))
-    )
+ROUTE_DECORATORS = {"get", "post", "put", "patch", "delete", "head", "options", "route"}
+
+
+def route_handlers(package: Path) -> tuple[int, int]:
+    """How many functions the package routes with @x.get(...) and the like: (def, async def)."""
+    sync = asynchronous = 0
+    for file in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if any(
+                isinstance(decorator, ast.Call)
+                and isinstance(decorator.func, ast.Attribute)
+                and decorator.func.attr in ROUTE_DECORATORS
+                for decorator in node.decorator_list
+            ):
+                if isinstance(node, ast.AsyncFunctionDef):
+                    asynchronous += 1
+                else:
+                    sync += 1
+    return sync, asynchronous
+
+
+def async_cell(name: str, server: str) -> str:
+    """The server's interface and how the package's handlers are written."""
+    sync, asynchronous = route_handlers(ROOT / f"{name}_books")
+    if not sync + asynchronous:
+        return f"{server}; class-based views, all sync"
+    return f"{server}; route functions: {sync} `def`, {asynchronous} `async def`"
 
 
 def docs_cell(features: dict[str, int]) -> str:
@@ -237,8 +259,9 @@ def machine_text(results: Results) -> str:
     versions = ", ".join(f"{name} {version}" for name, version in data["versions"].items())
     runs = settings["runs"]
     kind = "A quick smoke run (`BENCH_QUICK=1`)" if settings["quick"] else "A full run"
+    note = f" {data['note']}" if data.get("note") else ""
     return (
-        f"{kind}, started {data['started']}, took {data['duration_s'] / 60:.1f} min.\n"
+        f"{kind}, started {data['started']}, took {data['duration_s'] / 60:.1f} min.{note}\n"
         f"Machine: {machine['cores']} {TIMES} {machine['cpu_model']}, {machine['memory_gib']} GiB, "
         f"Linux {machine['kernel']}; Python {machine['python']}, SQLite {machine['sqlite']}, "
         f"wrk {machine['wrk']}.\nVersions: {versions}.\n\n"
@@ -417,13 +440,9 @@ def comparison(results: Results) -> str:
     features = data["features"]
     default = data["default_workers"]
     rows = [
-        [f"**{row[0]}**", "", *row[1:]]
+        [row[0] if row[0].startswith("the article's") else f"**{row[0]}**", "", *row[1:]]
         for row in footprint_rows(results)
-        if not row[0].startswith("the article's")
     ]
-    rows[0][1] = "the snippets: " + ", ".join(
-        f"{data['code'][f'article-{name}']['lines']}" for name in FRAMEWORKS
-    )
     rows += [
         [
             "**`GET /books`, 1 worker**",
@@ -453,14 +472,9 @@ def comparison(results: Results) -> str:
         [
             "**async**",
             ARTICLE_SAYS["async"],
-            *[
-                f"{server}; {async_handlers(ROOT / f'{name}_books')} `async def` in the package"
-                for name, server in (
-                    ("django", "WSGI, gunicorn sync workers"),
-                    ("flask", "WSGI, gunicorn sync workers"),
-                    ("fastapi", "ASGI, uvicorn"),
-                )
-            ],
+            async_cell("django", "WSGI, gunicorn sync workers"),
+            async_cell("flask", "WSGI, gunicorn sync workers"),
+            async_cell("fastapi", "ASGI, uvicorn"),
         ],
     ]
     asgi = results.rps("asgi-ceiling")

@@ -4,6 +4,7 @@ Every server runs on CPU 0 and wrk on CPU 1 (taskset). The three packages start 
 `make serve-<framework>` starts them; the article's snippets and the raw WSGI and ASGI apps start
 under the same server command lines. Raw results go to one JSON file (bench/results/bench.json).
 
+BENCH_NOTE="..." is printed with the results (say so when other work shares the machine).
 BENCH_QUICK=1 makes a smoke run of about a minute: one short run per figure instead of three, no
 256-connection runs beyond the packages', no ceilings with the default workers, no cold starts.
 """
@@ -512,6 +513,8 @@ def main() -> None:
         bench.run(quick)
     results = {
         "started": started.isoformat(timespec="seconds"),
+        # What the numbers cannot show, e.g. "Other work ran on the machine meanwhile."
+        "note": os.environ.get("BENCH_NOTE", ""),
         "duration_s": round(time.monotonic() - bench.started, 1),
         "settings": settings.__dict__,
         "machine": machine(),
