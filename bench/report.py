@@ -292,6 +292,10 @@ Where each package's worker spends its time, and how to see it: [`profiles.md`](
 
 ## Targets
 
+Ratios of median requests per second for `GET /books` on the seed, one worker per server, 64
+connections; each package is compared with the article's snippet for its framework and with the
+raw app under its own server.
+
 {table(["target", "measured", "goal", ""], target_rows(results))}
 
 ## One worker per server
