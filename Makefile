@@ -88,7 +88,7 @@ $(BIN)/.installed-bench: pyproject.toml constraints.txt | install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	@touch $@
 
-bench: install  ## Load-test the three, the article's snippets and raw WSGI/ASGI apps (needs wrk; ~10 min)
+bench: install  ## Load-test the three, the article's snippets and raw WSGI/ASGI apps (needs wrk; ~12 min)
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk (Debian, Ubuntu)" >&2; exit 1; }
 	$(BIN)/python bench/run.py --output $(BENCH_RESULTS)
 
