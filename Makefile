@@ -8,7 +8,7 @@ CPUS := $(shell nproc 2>/dev/null || echo 1)
 WORKERS ?= $(shell echo $$(( 2 * $(CPUS) + 1 )))
 export HOST WORKERS
 
-.PHONY: help install lock lint format test serve-django serve-flask serve-fastapi createsuperuser clean
+.PHONY: help install lock lint format test serve-django serve-flask serve-fastapi createsuperuser bench report clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -109,6 +109,23 @@ serve-fastapi: install  ## FastAPI under uvicorn on :8003
 .PHONY: docs-check
 docs-check: install  ## Open each server's Swagger UI in headless Chromium (screenshots: var/docs-check/)
 	$(BIN)/python -m tests.docs_check
+
+# The benchmark: wrk from the system, matplotlib (for the chart) and py-spy from the bench extra.
+# A quick run writes its own file, so it never replaces the last full run's results.
+BENCH_RESULTS ?= bench/results/$(if $(filter-out 0,$(BENCH_QUICK)),quick,bench).json
+REPORT_DOCS ?= docs
+REPORT_README ?= README.md
+
+$(BIN)/.installed-bench: pyproject.toml constraints.txt | install
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	@touch $@
+
+bench: install  ## Load-test the three, the article's snippets and raw WSGI/ASGI apps (needs wrk; ~12 min)
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk (Debian, Ubuntu)" >&2; exit 1; }
+	$(BIN)/python bench/run.py --output $(BENCH_RESULTS)
+
+report: $(BIN)/.installed-bench  ## Write docs/benchmark.md, its chart and README's measured table from bench results
+	$(BIN)/python bench/report.py --results $(BENCH_RESULTS) --docs $(REPORT_DOCS) --readme $(REPORT_README)
 
 clean:  ## Remove .venv and var/ (the databases, static files and generated secrets)
 	rm -rf $(VENV) var

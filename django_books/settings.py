@@ -25,9 +25,10 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # ------------------------------------------------------------------------------
 DEFAULT_DATABASE_PATH = BASE_DIR / "var" / "django.sqlite3"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DEFAULT_DATABASE_PATH}")}
-# Persistent connections, checked before each request reuses one: after a database restart the
+# Persistent connections, as the other two packages' pools keep them (without, Django opens and
+# closes one per request), checked before each request reuses one: after a database restart the
 # next request reconnects by itself.
-DATABASES["default"]["CONN_MAX_AGE"] = 60
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
