@@ -8,7 +8,7 @@ CPUS := $(shell nproc 2>/dev/null || echo 1)
 WORKERS ?= $(shell echo $$(( 2 * $(CPUS) + 1 )))
 export HOST WORKERS
 
-.PHONY: help install lock lint format test fuzz serve-django serve-flask serve-fastapi clean
+.PHONY: help install lock lint format test fuzz serve-django serve-flask serve-fastapi createsuperuser bench report clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,6 +42,17 @@ format: install  ## ruff: fix what can be fixed and format
 test: install  ## Run the contract suite against all three, plus the framework-specific tests
 	$(BIN)/python -m pytest
 
+.PHONY: test-postgres migrate
+
+test-postgres: install  ## The same suite on PostgreSQL, in throwaway databases (TEST_DATABASE_URL)
+	$(BIN)/python -m pytest --database=postgresql
+
+# The serve targets' prepare steps, all three: each migrates DATABASE_URL, or else its own SQLite file.
+migrate: install  ## Migrate and seed the databases of all three (as the serve targets do)
+	$(BIN)/python manage.py migrate --verbosity 0
+	$(BIN)/flask --app flask_books init-db
+	$(BIN)/python -m fastapi_books.initial_data
+
 # The long run by default; CI passes a small budget and a fixed seed (.ci/run).
 FUZZ_EXAMPLES ?= 500
 ifndef FUZZ_SEED
@@ -58,14 +69,15 @@ GUNICORN := $(BIN)/gunicorn --no-control-socket
 
 # $(call serve,LABEL,PORT,PREPARE,SERVER): prepare the database, print a banner, then exec the production server.
 # Without BOOKS_API_TOKEN in the environment, one random token is made once into var/api-token and used by every worker
-# (`ln` refuses to replace it, so servers started at the same moment still share one token).
+# (`ln` refuses to replace it, so servers started at the same moment still share one token). BOOKS_API_TOKEN set but
+# empty is kept: a server that refuses every write.
 define serve
 	@mkdir -p var
-	@[ -n "$$BOOKS_API_TOKEN" ] || [ -s var/api-token ] || { \
+	@[ -n "$${BOOKS_API_TOKEN+set}" ] || [ -s var/api-token ] || { \
 		$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > var/api-token.$$$$ && \
 		{ ln var/api-token.$$$$ var/api-token 2>/dev/null; rm var/api-token.$$$$; }; }
 	$(3)
-	@token="$${BOOKS_API_TOKEN:-$$(cat var/api-token)}"; url="http://$(HOST):$(2)"; \
+	@token="$${BOOKS_API_TOKEN-$$(cat var/api-token)}"; url="http://$(HOST):$(2)"; \
 	printf '\n%s on %s (%s workers)\n' "$(1)" "$$url" "$(WORKERS)"; \
 	printf 'Write token: %s\n' "$$token"; \
 	printf 'Docs: %s/docs (Swagger UI of %s/openapi.json)\n\nTry:\n' "$$url" "$$url"; \
@@ -74,10 +86,24 @@ define serve
 	BOOKS_API_TOKEN="$$token" PORT="$(2)" exec $(4)
 endef
 
+# Every worker signs sessions with one DJANGO_SECRET_KEY: without one in the environment, a random key is made once into
+# var/django-secret-key (as the token above). The admin's static files are collected into var/static for WhiteNoise.
 serve-django: PORT ?= 8001
-serve-django: install  ## Django + DRF under gunicorn on :8001
-	$(call serve,Django + DRF,$(PORT),$(BIN)/python manage.py migrate --verbosity 0,\
+serve-django: install  ## Django + DRF under gunicorn on :8001, with Django's admin at /admin/
+	@mkdir -p var; [ -n "$$DJANGO_SECRET_KEY" ] || [ -s var/django-secret-key ] || { \
+		$(BIN)/python -c 'from django.core.management.utils import get_random_secret_key as key; print(key())' \
+		> var/django-secret-key.$$$$ && \
+		{ ln var/django-secret-key.$$$$ var/django-secret-key 2>/dev/null; rm var/django-secret-key.$$$$; }; }
+	$(call serve,Django + DRF,$(PORT),$(BIN)/python manage.py migrate --verbosity 0 \
+		&& $(BIN)/python manage.py collectstatic --noinput --verbosity 0,\
+		env DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat var/django-secret-key)}" \
 		$(GUNICORN) django_books.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS))
+
+# Django's createsuperuser asks for the name, e-mail and password; with DJANGO_SUPERUSER_PASSWORD set it runs without
+# asking, taking DJANGO_SUPERUSER_USERNAME and DJANGO_SUPERUSER_EMAIL too.
+createsuperuser: install  ## Create a user for Django's admin (on DATABASE_URL, migrated first)
+	$(BIN)/python manage.py migrate --verbosity 0
+	$(BIN)/python manage.py createsuperuser $${DJANGO_SUPERUSER_PASSWORD:+--noinput}
 
 serve-flask: PORT ?= 8002
 serve-flask: install  ## Flask under gunicorn on :8002
@@ -94,5 +120,22 @@ serve-fastapi: install  ## FastAPI under uvicorn on :8003
 docs-check: install  ## Open each server's Swagger UI in headless Chromium (screenshots: var/docs-check/)
 	$(BIN)/python -m tests.docs_check
 
-clean:  ## Remove .venv and var/ (the databases and the generated token)
+# The benchmark: wrk from the system, matplotlib (for the chart) and py-spy from the bench extra.
+# A quick run writes its own file, so it never replaces the last full run's results.
+BENCH_RESULTS ?= bench/results/$(if $(filter-out 0,$(BENCH_QUICK)),quick,bench).json
+REPORT_DOCS ?= docs
+REPORT_README ?= README.md
+
+$(BIN)/.installed-bench: pyproject.toml constraints.txt | install
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	@touch $@
+
+bench: install  ## Load-test the three, the article's snippets and raw WSGI/ASGI apps (needs wrk; ~12 min)
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk (Debian, Ubuntu)" >&2; exit 1; }
+	$(BIN)/python bench/run.py --output $(BENCH_RESULTS)
+
+report: $(BIN)/.installed-bench  ## Write docs/benchmark.md, its chart and README's measured table from bench results
+	$(BIN)/python bench/report.py --results $(BENCH_RESULTS) --docs $(REPORT_DOCS) --readme $(REPORT_README)
+
+clean:  ## Remove .venv and var/ (the databases, static files and generated secrets)
 	rm -rf $(VENV) var

@@ -22,7 +22,7 @@ variant def "" ""
 variant async-def 's/^def (read_books|read_book|create_book|update_book|patch_book|delete_book)\(/async def \1(/' routes/books.py
 variant def-uncapped 's/Depends\(get_session, max_concurrency=[^)]*\)/Depends(get_session)/' db.py
 
-port=18700
+port=9190  # the servers take 9191-9193
 for name in def async-def def-uncapped; do
   port=$((port + 1))
   export DATABASE_URL="sqlite:///$work/$name.sqlite3" BOOKS_API_TOKEN=bench

@@ -12,15 +12,37 @@ env = environ.Env()
 # GENERAL
 # ------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# The default is for development only, and says so (Django flags "django-insecure-" keys in
-# `manage.py check --deploy`): set DJANGO_SECRET_KEY wherever the server is reachable by others.
+# It signs the admin's sessions, so every worker and host needs the same one: `make serve-django`
+# makes a random key once (var/django-secret-key). The default serves other manage.py commands and
+# says so (Django flags "django-insecure-" keys in `manage.py check --deploy`).
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-development-only-key")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# The admin's forms check a browser's Origin against the Host it asked for; behind a proxy that
+# changes the host or the scheme, list the origins people use (e.g. https://books.example.com).
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # DATABASES
 # ------------------------------------------------------------------------------
 DEFAULT_DATABASE_PATH = BASE_DIR / "var" / "django.sqlite3"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DEFAULT_DATABASE_PATH}")}
+# Persistent connections, as the other two packages' pools keep them (without, Django opens and
+# closes one per request), checked before each request reuses one: after a database restart the
+# next request reconnects by itself.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # Several workers share the file: with WAL, readers and a writer proceed together; a
+        # write takes the lock when its transaction begins (IMMEDIATE) and waits up to 20 s for
+        # another worker's write, instead of failing with "database is locked".
+        "init_command": "PRAGMA journal_mode = WAL",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+else:
+    # PostgreSQL: give up connecting after 3 s, so an unreachable database is a quick 503.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 if DATABASES["default"]["NAME"] == str(DEFAULT_DATABASE_PATH):
     # SQLite creates the database file, but not the directory it lives in.
     DEFAULT_DATABASE_PATH.parent.mkdir(exist_ok=True)
@@ -35,6 +57,12 @@ APPEND_SLASH = False
 # APPS
 # ------------------------------------------------------------------------------
 INSTALLED_APPS = [
+    # Django's admin and what it needs: users, sessions, messages, its templates and static files.
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
@@ -44,21 +72,51 @@ INSTALLED_APPS = [
 
 # MIDDLEWARE
 # ------------------------------------------------------------------------------
+# Sessions, CSRF, users and messages serve the admin only: DRF's views are exempt from CSRF, and the
+# API authenticates with its token alone.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_books.books.middleware.HeadWithoutBodyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+# A failed CSRF check is a 403 problem, like every other error (Django's own page is HTML).
+CSRF_FAILURE_VIEW = "django_books.books.problems.csrf_failure"
+
+# TEMPLATES
+# ------------------------------------------------------------------------------
+# The admin's pages and Swagger UI at /docs; the API renders JSON only.
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
 ]
 
-# TEMPLATES AND STATIC FILES
+# STATIC FILES
 # ------------------------------------------------------------------------------
-# The only page is Swagger UI at /docs; its assets come from drf-spectacular-sidecar.
-TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+# The admin's and Swagger UI's (drf-spectacular-sidecar) CSS and JavaScript, served by WhiteNoise
+# from the gunicorn workers themselves. `manage.py collectstatic` (run by `make serve-django`)
+# copies them to STATIC_ROOT under content-hashed names, which WhiteNoise serves compressed and
+# cacheable forever.
 STATIC_URL = "static/"
-# WhiteNoise serves the static files from the installed apps under gunicorn. They are Swagger UI's
-# files only, so it finds them where the sidecar package keeps them (no collectstatic step).
-WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # REQUESTS
 # ------------------------------------------------------------------------------
@@ -88,7 +146,7 @@ REST_FRAMEWORK = {
         "django_books.books.authentication.BearerTokenAuthentication"
     ],
     "DEFAULT_PERMISSION_CLASSES": ["django_books.books.permissions.WritesNeedToken"],
-    # The API has a token but no users, so django.contrib.auth is not needed.
+    # The API has a token but no users (the admin's users are not the API's).
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "django_books.books.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -2,41 +2,95 @@
 
 Every contract test asks for `client` and runs once per framework. Each framework gets its own
 fixture, written in that framework's test idiom, and each test starts from a fresh database that
-holds exactly the seed.
+holds exactly the seed. `--database=sqlite|postgresql` chooses the database (tests/databases.py).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import environ
 import httpx2
 import pytest
+from django.core.management import call_command
+from django.core.management.color import no_style
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
-from sqlmodel import create_engine
+from django.test import override_settings
+from fastapi.testclient import TestClient
+from flask import Flask
+from sqlalchemy import Engine, event
+from sqlmodel import Session
 
-from django_books.wsgi import application as django_application
+from django_books.books.models import Book as DjangoBook
+from django_books.wsgi import BooksWSGIHandler
 from fastapi_books.config import get_settings
-from tests.apps import (
-    BASE_URL,
-    fastapi_test_client,
-    flask_app,
-    flask_test_client,
-    seeded_fastapi_client,
-    seeded_flask_client,
-    wsgi_client,
-)
+from fastapi_books.db import create_db_engine, get_session
+from fastapi_books.main import app as fastapi_app
+from flask_books import create_app
+from flask_books.db import get_engine
 from tests.contract import AUTH, TOKEN
 from tests.openapi_validation import attach as check_against_openapi
 
+if TYPE_CHECKING:
+    from tests.databases import TestDatabases
+
+# The database fixtures (tests/databases.py) and --server=live (tests/live/plugin.py); imported
+# as plugins, so that pytest rewrites their asserts.
+pytest_plugins = ["tests.databases", "tests.live.plugin"]
+
+BASE_URL = "http://localhost"
 FRAMEWORKS = [pytest.param("django", marks=pytest.mark.django_db), "flask", "fastapi"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """--database: SQLite or PostgreSQL; --server: in-process or live servers."""
+    parser.addoption(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the database every framework runs on (PostgreSQL: see TEST_DATABASE_URL)",
+    )
+    parser.addoption(
+        "--server",
+        choices=["inprocess", "live"],
+        default="inprocess",
+        help="inprocess: call each app in the test process; live: start each app as "
+        "`make serve-<framework>` does and speak HTTP to it",
+    )
+
+
+def is_live(config: pytest.Config) -> bool:
+    """Whether the suite runs against live servers."""
+    return config.getoption("server") == "live"
 
 
 @pytest.fixture
 def api_token() -> str:
     """The write token the app is configured with; a test may parametrize it (e.g. "" for unset)."""
     return TOKEN
+
+
+def reverse_unordered_selects(engine: Engine) -> Engine:
+    """Make SQLite return rows in reverse unless the query orders them, so ordering is tested.
+
+    PostgreSQL guarantees no order without ORDER BY anyway.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+
+    def set_pragma(dbapi_connection: Any, connection_record: Any) -> None:
+        """Turn the pragma on for each new connection."""
+        dbapi_connection.execute("PRAGMA reverse_unordered_selects = ON")
+
+    event.listen(engine, "connect", set_pragma)
+    return engine
+
+
+def wsgi_client(app: Callable[..., Any]) -> httpx2.Client:
+    """An httpx2 client that calls a WSGI app in-process."""
+    transport = httpx2.WSGITransport(app=app)
+    return httpx2.Client(transport=transport, base_url=BASE_URL, follow_redirects=False)
 
 
 # Django: pytest-django's test database (built by the migrations, so it holds the seed) inside a
@@ -53,16 +107,33 @@ def keep_django_connection() -> Iterator[None]:
     request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(scope="session")
+def django_application(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BooksWSGIHandler]:
+    """Django's WSGI application, built once its static files are collected as `make serve-django`
+    collects them (WhiteNoise indexes STATIC_ROOT when the application starts)."""
+    with override_settings(STATIC_ROOT=tmp_path_factory.mktemp("static")):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        yield BooksWSGIHandler()
+
+
 @pytest.fixture
 def django_client(
-    settings: Any, api_token: str, keep_django_connection: None
+    settings: Any,
+    api_token: str,
+    keep_django_connection: None,
+    django_application: BooksWSGIHandler,
 ) -> Iterator[httpx2.Client]:
     """Django + DRF through its real WSGI handler, on pytest-django's test database."""
     settings.BOOKS_API_TOKEN = api_token
     settings.ALLOWED_HOSTS = ["localhost"]  # the tests' host, whatever DJANGO_ALLOWED_HOSTS says
-    # Rows come back in reverse unless the query orders them, so the ordering rule is tested.
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA reverse_unordered_selects = ON")
+        if connection.vendor == "sqlite":
+            # Rows come back in reverse unless the query orders them, so ordering is tested.
+            cursor.execute("PRAGMA reverse_unordered_selects = ON")
+        # The rolled-back transaction restores the rows, but PostgreSQL's sequence moves on
+        # regardless: set it back past the seed, as the seed migration does (a no-op on SQLite).
+        for statement in connection.ops.sequence_reset_sql(no_style(), [DjangoBook]):
+            cursor.execute(statement)
     with wsgi_client(django_application) as client:
         yield client
 
@@ -87,38 +158,59 @@ class FreshThreadTransport(httpx2.BaseTransport):
 
 @pytest.fixture
 def django_unavailable_client(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, api_token: str, settings: Any
+    monkeypatch: pytest.MonkeyPatch,
+    test_databases: "TestDatabases",
+    api_token: str,
+    settings: Any,
+    django_application: BooksWSGIHandler,
 ) -> Iterator[httpx2.Client]:
-    """Django whose database cannot be opened: new connections point into a missing directory."""
+    """Django whose database cannot be reached: new connections go where nothing answers."""
     settings.BOOKS_API_TOKEN = api_token
-    monkeypatch.setitem(
-        connection.settings_dict, "NAME", str(tmp_path / "missing" / "books.sqlite3")
-    )
+    nowhere = environ.Env.db_url_config(test_databases.unreachable_url("django"))
+    for key in ("NAME", "HOST", "PORT"):
+        monkeypatch.setitem(connection.settings_dict, key, nowhere[key])
     transport = FreshThreadTransport(httpx2.WSGITransport(app=django_application))
     with httpx2.Client(transport=transport, base_url=BASE_URL, follow_redirects=False) as client:
         yield client
 
 
-# Flask and FastAPI: built by tests/apps.py, on a fresh SQLite file per test.
+# Flask: the tutorial's pattern — an app from the factory with a test config, initialised inside
+# an app context.
+
+
+def flask_app(database_url: str, api_token: str) -> Flask:
+    """A Flask app from the factory, configured for one test."""
+    return create_app({"TESTING": True, "DATABASE_URL": database_url, "BOOKS_API_TOKEN": api_token})
+
+
+def flask_test_client(app: Flask) -> Iterator[httpx2.Client]:
+    """An httpx2 client for the app; afterwards, the app's pooled connections are closed."""
+    with wsgi_client(app) as client:
+        yield client
+    with app.app_context():
+        get_engine().dispose()
 
 
 @pytest.fixture
-def flask_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
-    """Flask on a fresh SQLite file, initialised by init_db."""
-    with seeded_flask_client(f"sqlite:///{tmp_path / 'books.sqlite3'}", api_token) as client:
-        yield client
+def flask_client(test_databases: "TestDatabases", api_token: str) -> Iterator[httpx2.Client]:
+    """Flask on the session's database (prepared by `flask init-db`), reset to the seed."""
+    app = flask_app(test_databases.seeded("flask").url, api_token)
+    with app.app_context():
+        reverse_unordered_selects(get_engine())
+    yield from flask_test_client(app)
 
 
 @pytest.fixture
-def flask_unavailable_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
-    """Flask whose database file lies in a missing directory."""
-    app = flask_app(f"sqlite:///{tmp_path / 'missing' / 'books.sqlite3'}", api_token)
-    with flask_test_client(app) as client:
-        yield client
+def flask_unavailable_client(
+    test_databases: "TestDatabases", api_token: str
+) -> Iterator[httpx2.Client]:
+    """Flask whose database cannot be reached."""
+    app = flask_app(test_databases.unreachable_url("flask"), api_token)
+    yield from flask_test_client(app)
 
 
-# FastAPI's token comes from the environment, which get_settings() reads afresh once its cache is
-# cleared.
+# FastAPI: the documented dependency override for the session, on the test's own engine; the
+# token comes from the environment, which get_settings() reads afresh once its cache is cleared.
 
 
 @pytest.fixture
@@ -130,19 +222,37 @@ def fastapi_token(monkeypatch: pytest.MonkeyPatch, api_token: str) -> Iterator[N
     get_settings.cache_clear()
 
 
-@pytest.fixture
-def fastapi_client(tmp_path: Path, fastapi_token: None) -> Iterator[httpx2.Client]:
-    """FastAPI on a fresh SQLite file, initialised by init_db."""
-    with seeded_fastapi_client(f"sqlite:///{tmp_path / 'books.sqlite3'}") as client:
-        yield client
+def fastapi_test_client(engine: Engine) -> Iterator[httpx2.Client]:
+    """Starlette's TestClient (an httpx2 client), with sessions on this engine."""
+
+    def get_session_override() -> Iterator[Session]:
+        with Session(engine) as session:
+            yield session
+
+    fastapi_app.dependency_overrides[get_session] = get_session_override
+    try:
+        with TestClient(fastapi_app, base_url=BASE_URL, follow_redirects=False) as client:
+            yield client
+    finally:
+        fastapi_app.dependency_overrides.clear()
+        engine.dispose()
 
 
 @pytest.fixture
-def fastapi_unavailable_client(tmp_path: Path, fastapi_token: None) -> Iterator[httpx2.Client]:
-    """FastAPI whose database file lies in a missing directory."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'books.sqlite3'}")
-    with fastapi_test_client(engine) as client:
-        yield client
+def fastapi_client(test_databases: "TestDatabases", fastapi_token: None) -> Iterator[httpx2.Client]:
+    """FastAPI on the session's database (prepared by initial_data), reset to the seed."""
+    engine = create_db_engine(test_databases.seeded("fastapi").url)
+    reverse_unordered_selects(engine)
+    yield from fastapi_test_client(engine)
+
+
+@pytest.fixture
+def fastapi_unavailable_client(
+    test_databases: "TestDatabases", fastapi_token: None
+) -> Iterator[httpx2.Client]:
+    """FastAPI whose database cannot be reached."""
+    engine = create_db_engine(test_databases.unreachable_url("fastapi"))
+    yield from fastapi_test_client(engine)
 
 
 # The one parametrized entry point of the contract suite.
@@ -161,6 +271,8 @@ def client(framework: str, api_token: str, request: pytest.FixtureRequest) -> ht
     It names `api_token` so that a test can parametrize the token; the framework fixture uses it.
     Every response it receives is checked against the canonical OpenAPI document.
     """
+    if is_live(request.config):
+        return check_against_openapi(request.getfixturevalue("live_client"), framework)
     return check_against_openapi(request.getfixturevalue(f"{framework}_client"), framework)
 
 
@@ -169,7 +281,10 @@ def unavailable_client(
     framework: str, api_token: str, request: pytest.FixtureRequest
 ) -> httpx2.Client:
     """An httpx2 client for the framework under test, whose database does not answer."""
-    client = request.getfixturevalue(f"{framework}_unavailable_client")
+    if is_live(request.config):
+        client = request.getfixturevalue("live_unavailable_client")
+    else:
+        client = request.getfixturevalue(f"{framework}_unavailable_client")
     return check_against_openapi(client, framework)
 
 

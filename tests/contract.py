@@ -90,13 +90,14 @@ def padded_body(size: int) -> bytes:
     return body + b" " * (size - len(body))
 
 
-def skip_for_wsgi_transport(framework: str, limitation: str) -> None:
-    """Skip a test for Django and Flask, whose in-process transport cannot send its request.
+def skip_for_wsgi_transport(client: httpx2.Client, limitation: str) -> None:
+    """Skip a test whose request the in-process WSGI transport (Django, Flask) cannot send.
 
-    httpx2's WSGITransport has this limitation; the WSGI apps' own tests in tests/frameworks/
-    send the same request by calling the app with a hand-built environ.
+    httpx2's WSGITransport has this limitation; FastAPI's TestClient and live servers do not.
+    The WSGI apps' own tests in tests/frameworks/ send the same request by calling the app with
+    a hand-built environ.
     """
-    if framework != "fastapi":
+    if isinstance(client._transport, httpx2.WSGITransport):
         pytest.skip(f"httpx2's WSGITransport {limitation}, so it cannot send this request")
 
 

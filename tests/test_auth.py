@@ -49,9 +49,9 @@ def test_write_without_the_right_token_is_401(
     assert_seed_unchanged(client)
 
 
-def test_non_ascii_bytes_in_authorization_are_401(client: httpx2.Client, framework: str) -> None:
+def test_non_ascii_bytes_in_authorization_are_401(client: httpx2.Client) -> None:
     """Raw non-ASCII bytes in the header are compared as bytes: 401, never 500."""
-    skip_for_wsgi_transport(framework, "decodes header values as ASCII (PEP 3333: latin-1)")
+    skip_for_wsgi_transport(client, "decodes header values as ASCII (PEP 3333: latin-1)")
     headers = [(b"Authorization", b"Bearer \xff\xfe" + TOKEN.encode())]
     response = client.post("/books", json={"title": "T", "author": "A"}, headers=headers)
     assert_unauthorized(response)
@@ -81,9 +81,9 @@ def test_malformed_authorization_is_401(client: httpx2.Client, authorization: st
     assert_seed_unchanged(client)
 
 
-def test_two_authorization_headers_are_401(client: httpx2.Client, framework: str) -> None:
+def test_two_authorization_headers_are_401(client: httpx2.Client) -> None:
     """Two Authorization headers are malformed, even if one carries the token."""
-    skip_for_wsgi_transport(framework, "keeps only the last of two equal headers")
+    skip_for_wsgi_transport(client, "keeps only the last of two equal headers")
     headers = [("Authorization", f"Bearer {TOKEN}"), ("Authorization", f"Bearer {TOKEN}")]
     assert_unauthorized(client.post("/books", json={"title": "T", "author": "A"}, headers=headers))
 

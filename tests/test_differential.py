@@ -2,10 +2,10 @@
 
 A Hypothesis state machine creates, reads, lists, replaces, patches and deletes books, with bad
 ids, invalid bodies and missing or wrong tokens mixed in. Every request goes to Django, Flask and
-FastAPI, each on its own fresh database, and the three responses must agree on the status, the
-contract's headers and the body (problems by type, title and status; a 422's errors by location and
-field). On a disagreement Hypothesis shrinks the sequence and prints it, and the failure shows the
-three responses side by side.
+FastAPI, each on its own database (the contract suite's, reset to the seed before each sequence),
+and the three responses must agree on the status, the contract's headers and the body (problems by
+type, title and status; a 422's errors by location and field). On a disagreement Hypothesis
+shrinks the sequence and prints it, and the failure shows the three responses side by side.
 
 The budget is small and fixed in `make test` (derandomized, so every run tries the same sequences);
 `make fuzz` sets FUZZ_EXAMPLES for a longer run, with longer sequences, seeded by FUZZ_SEED.
@@ -16,13 +16,13 @@ import json
 import os
 import textwrap
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
-from typing import Any
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 import pytest
-from django.db import transaction
+from django.core.management.color import no_style
+from django.db import connection, transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -36,9 +36,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.apps import seeded_fastapi_client, seeded_flask_client
-from tests.contract import AUTH, MAX_ID, TOKEN
+from django_books.books.models import Book as DjangoBook
+from tests.contract import AUTH, MAX_ID
 from tests.openapi_validation import attach as check_against_openapi
+
+if TYPE_CHECKING:
+    from tests.databases import TestDatabases
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0"))
 CONTRACT_HEADERS = [
@@ -91,10 +94,16 @@ CONTENT_TYPES = ["application/json", "text/plain", "application/JSON; charset=ut
 
 @contextmanager
 def rolled_back_django_database() -> Iterator[None]:
-    """A savepoint inside pytest-django's test transaction, rolled back: the seed again, ids too."""
+    """A savepoint in pytest-django's test transaction, rolled back: the seed again, ids too.
+
+    PostgreSQL's id sequence ignores the rollback, so it is set back as django_client does.
+    """
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
+    with connection.cursor() as cursor:
+        for statement in connection.ops.sequence_reset_sql(no_style(), [DjangoBook]):
+            cursor.execute(statement)
 
 
 def summary(response: httpx2.Response) -> dict[str, Any]:
@@ -138,25 +147,17 @@ class ThreeApps(RuleBasedStateMachine):
 
     books = Bundle("books")
 
-    def __init__(self, django_client: httpx2.Client, database_dir: Path) -> None:
+    def __init__(self, clients: dict[str, httpx2.Client], databases: "TestDatabases") -> None:
         super().__init__()
-        self.resources = ExitStack()
-        self.resources.enter_context(rolled_back_django_database())
-        database_dir.mkdir()
-        flask_client = seeded_flask_client(f"sqlite:///{database_dir / 'flask.sqlite3'}", TOKEN)
-        fastapi_client = seeded_fastapi_client(f"sqlite:///{database_dir / 'fastapi.sqlite3'}")
-        # Each response must also be one the canonical document describes.
-        self.clients = {
-            "django": django_client,  # checked already: it serves every sequence
-            "flask": check_against_openapi(self.resources.enter_context(flask_client), "flask"),
-            "fastapi": check_against_openapi(
-                self.resources.enter_context(fastapi_client), "fastapi"
-            ),
-        }
+        self.clients = clients
+        self.django_database = rolled_back_django_database()
+        self.django_database.__enter__()
+        databases.seeded("flask")
+        databases.seeded("fastapi")
 
     def teardown(self) -> None:
-        """Close the apps and roll Django's database back to the seed."""
-        self.resources.close()
+        """Roll Django's database back to the seed (the others are reset when the next begins)."""
+        self.django_database.__exit__(None, None, None)
 
     def send(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
         """Send one request to all three; assert the answers agree; return Django's."""
@@ -271,13 +272,20 @@ class ThreeApps(RuleBasedStateMachine):
 
 @pytest.mark.django_db
 def test_the_three_apps_answer_alike(
-    django_client: httpx2.Client, fastapi_token: None, tmp_path: Path
+    django_client: httpx2.Client,
+    flask_client: httpx2.Client,
+    fastapi_client: httpx2.Client,
+    test_databases: "TestDatabases",
 ) -> None:
     """Every step of every generated sequence gets the same answer from all three apps."""
-    databases = (tmp_path / str(n) for n in itertools.count())
-    check_against_openapi(django_client, "django")
+    # Each response must also be one the canonical document describes.
+    clients = {
+        "django": check_against_openapi(django_client, "django"),
+        "flask": check_against_openapi(flask_client, "flask"),
+        "fastapi": check_against_openapi(fastapi_client, "fastapi"),
+    }
     run_state_machine_as_test(
-        lambda: ThreeApps(django_client, next(databases)),
+        lambda: ThreeApps(clients, test_databases),
         settings=settings(
             max_examples=FUZZ_EXAMPLES or 20,
             stateful_step_count=50 if FUZZ_EXAMPLES else 20,

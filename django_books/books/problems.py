@@ -22,6 +22,7 @@ INVALID_INPUT_DETAILS = {
 REASON_PHRASES = {
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
@@ -87,6 +88,17 @@ def problem_response(status_code: int, detail: str) -> JsonResponse:
 def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
     """Django's handler400, for requests Django itself refuses (such as a disallowed Host)."""
     return problem_response(status.HTTP_400_BAD_REQUEST, "The request is malformed.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> JsonResponse:
+    """Django's handler403, for the admin's pages a signed-in user may not see."""
+    return problem_response(status.HTTP_403_FORBIDDEN, "You may not do this.")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """Django's CSRF_FAILURE_VIEW, for an admin form posted without its CSRF token or cookie."""
+    detail = "The form's CSRF check failed; reload the page and send it again."
+    return problem_response(status.HTTP_403_FORBIDDEN, detail)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> JsonResponse:

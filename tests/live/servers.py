@@ -1,0 +1,159 @@
+"""Real servers for the live suite, started exactly as `make serve-<framework>` starts them.
+
+Each server is `make --no-print-directory serve-<framework>` with PORT, WORKERS, DATABASE_URL and
+BOOKS_API_TOKEN in its environment, in its own process group, on a free port. Readiness is
+`/health` answering before a deadline; its output (the prepare step, the server's own log) goes
+to one log file, which the suite prints when a test fails.
+"""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+HOST = "127.0.0.1"
+# Generous: on a busy 2-core machine the prepare step (migrations) and the workers' imports can
+# take several seconds, and a slow start must not fail a test.
+START_DEADLINE = 90.0
+STOP_DEADLINE = 30.0
+POLL_INTERVAL = 0.05
+
+
+def free_port() -> int:
+    """A TCP port on HOST that nothing listens on now; the OS chooses it."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], bool], deadline: float, what: str) -> None:
+    """Poll `condition` until it holds; fail with `what` once `deadline` seconds have passed."""
+    give_up = time.monotonic() + deadline
+    while not condition():
+        if time.monotonic() > give_up:
+            raise TimeoutError(f"{what}: not within {deadline:.0f} s")
+        time.sleep(POLL_INTERVAL)
+
+
+@dataclass
+class LiveServer:
+    """One `make serve-<framework>` process group and the log it writes."""
+
+    framework: str
+    database_url: str
+    api_token: str
+    log_path: Path
+    workers: int = 2
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        """Where the server listens."""
+        return f"http://{HOST}:{self.port}"
+
+    def client(self, **options: object) -> httpx2.Client:
+        """An httpx2 client for this server, following no redirects."""
+        return httpx2.Client(base_url=self.base_url, follow_redirects=False, **options)  # type: ignore[arg-type]
+
+    def start(self) -> None:
+        """Run `make serve-<framework>` in a new process group; return once it is listening."""
+        environment = {
+            **os.environ,
+            "HOST": HOST,
+            "PORT": str(self.port),
+            "WORKERS": str(self.workers),
+            "DATABASE_URL": self.database_url,
+            "BOOKS_API_TOKEN": self.api_token,
+        }
+        with self.log_path.open("ab") as log:
+            log.write(f"\n--- make serve-{self.framework} on port {self.port}\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(
+                ["make", "--no-print-directory", f"serve-{self.framework}"],
+                cwd=REPO_ROOT,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for(self.is_listening, START_DEADLINE, f"{self.framework} listening on {self.port}")
+
+    def is_running(self) -> bool:
+        """Whether the make process (and so the server it runs) is still alive."""
+        return self.process is not None and self.process.poll() is None
+
+    def is_listening(self) -> bool:
+        """Whether the port accepts connections; raises if the server has exited."""
+        if not self.is_running():
+            raise RuntimeError(f"make serve-{self.framework} exited:\n{self.log_tail()}")
+        try:
+            socket.create_connection((HOST, self.port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    def wait_until_healthy(self, status: int = 200) -> None:
+        """Poll GET /health until it answers with `status` (503 for a server without database)."""
+
+        def answers() -> bool:
+            if not self.is_running():
+                raise RuntimeError(f"make serve-{self.framework} exited:\n{self.log_tail()}")
+            try:
+                return httpx2.get(f"{self.base_url}/health", timeout=5).status_code == status
+            except httpx2.TransportError:
+                return False
+
+        wait_for(answers, START_DEADLINE, f"{self.framework}: /health answering {status}")
+
+    def signal(self, signum: int) -> None:
+        """Send a signal to the whole process group: make, the server and its workers."""
+        if self.is_running():
+            assert self.process is not None
+            os.killpg(self.process.pid, signum)
+
+    def terminate(self) -> None:
+        """SIGTERM to make, which passes it on to the server; wait until all of them have exited."""
+        assert self.process is not None
+        if self.is_running():
+            self.process.send_signal(signal.SIGTERM)
+        self.wait_for_exit()
+
+    def kill(self) -> None:
+        """SIGKILL to every process of the group, as `kill -9` would; wait until make is gone."""
+        self.signal(signal.SIGKILL)
+        self.wait_for_exit()
+
+    def wait_for_exit(self) -> None:
+        """Wait for make to exit, then make sure no process of its group survives it."""
+        assert self.process is not None
+        try:
+            self.process.wait(timeout=STOP_DEADLINE)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.process.wait(timeout=STOP_DEADLINE)
+        with contextlib.suppress(ProcessLookupError):  # workers that outlived their parent
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def log_size(self) -> int:
+        """The log's current length: where the next test's part of it begins."""
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def log_since(self, offset: int) -> str:
+        """The log written since `offset`."""
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+
+    def log_tail(self, size: int = 8000) -> str:
+        """The end of the log, for error messages."""
+        return self.log_since(max(0, self.log_size() - size))

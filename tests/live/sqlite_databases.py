@@ -1,0 +1,42 @@
+"""Test databases for the live servers: one SQLite file per framework, reset to the seed per test.
+
+A stand-in until the suite has one module for test databases on every backend.
+"""
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.contract import SEED
+
+# Each framework's table of books, as its migrations name it.
+TABLES = {"django": "books_book", "flask": "books", "fastapi": "book"}
+
+
+@dataclass
+class SQLiteTestDatabase:
+    """One framework's SQLite file; `make serve-<framework>` migrates and seeds it on start."""
+
+    framework: str
+    path: Path
+
+    @property
+    def url(self) -> str:
+        """The DATABASE_URL the server gets."""
+        return f"sqlite:///{self.path}"
+
+    def reset(self) -> None:
+        """Make the table hold exactly the seed, with ids continuing after it."""
+        table = TABLES[self.framework]
+        connection = sqlite3.connect(self.path, timeout=30)
+        try:
+            with connection:
+                connection.execute(f"DELETE FROM {table}")
+                connection.executemany(
+                    f"INSERT INTO {table} (id, title, author) VALUES (:id, :title, :author)", SEED
+                )
+                connection.execute(
+                    "UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (len(SEED), table)
+                )
+        finally:
+            connection.close()
