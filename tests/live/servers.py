@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx2
 
@@ -60,9 +61,9 @@ class LiveServer:
         """Where the server listens."""
         return f"http://{HOST}:{self.port}"
 
-    def client(self, **options: object) -> httpx2.Client:
+    def client(self, **options: Any) -> httpx2.Client:
         """An httpx2 client for this server, following no redirects."""
-        return httpx2.Client(base_url=self.base_url, follow_redirects=False, **options)  # type: ignore[arg-type]
+        return httpx2.Client(base_url=self.base_url, follow_redirects=False, **options)
 
     def start(self) -> None:
         """Run `make serve-<framework>` in a new process group; return once it is listening."""
@@ -143,6 +144,29 @@ class LiveServer:
             self.process.wait(timeout=STOP_DEADLINE)
         with contextlib.suppress(ProcessLookupError):  # workers that outlived their parent
             os.killpg(self.process.pid, signal.SIGKILL)
+
+    def process_ids(self) -> set[int]:
+        """The ids of every process in the group: make, the server and its workers."""
+        assert self.process is not None
+        ids = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # pid (comm) state ppid pgrp ...; comm may hold spaces, so split after it.
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # the process has exited meanwhile
+            if int(fields[2]) == self.process.pid:
+                ids.add(int(stat.parent.name))
+        return ids
+
+    def connections_waiting_to_be_accepted(self) -> int:
+        """How many connections wait in the listening socket's queue for a worker to accept them."""
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rpartition(":")[2], 16)
+            if local_port == self.port and fields[3] == "0A":  # 0A: LISTEN
+                return int(fields[4].partition(":")[2], 16)  # rx_queue: the accept queue
+        raise LookupError(f"nothing listens on port {self.port}")
 
     def log_size(self) -> int:
         """The log's current length: where the next test's part of it begins."""

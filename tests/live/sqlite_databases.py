@@ -1,6 +1,6 @@
 """Test databases for the live servers: one SQLite file per framework, reset to the seed per test.
 
-A stand-in until the suite has one module for test databases on every backend.
+A stand-in with the shape of the suite's database plugin, until the live suite uses that one.
 """
 
 import sqlite3
@@ -15,7 +15,7 @@ TABLES = {"django": "books_book", "flask": "books", "fastapi": "book"}
 
 @dataclass
 class SQLiteTestDatabase:
-    """One framework's SQLite file; `make serve-<framework>` migrates and seeds it on start."""
+    """One framework's SQLite file; the first `make serve-<framework>` migrates and seeds it."""
 
     framework: str
     path: Path
@@ -40,3 +40,16 @@ class SQLiteTestDatabase:
                 )
         finally:
             connection.close()
+
+
+class SQLiteTestDatabases:
+    """The session's SQLite files, one per framework."""
+
+    backend = "sqlite"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def prepared(self, framework: str) -> SQLiteTestDatabase:
+        """The framework's database (migrated and seeded by the first server started on it)."""
+        return SQLiteTestDatabase(framework, self.directory / f"{framework}.sqlite3")
