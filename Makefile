@@ -42,6 +42,17 @@ format: install  ## ruff: fix what can be fixed and format
 test: install  ## Run the contract suite against all three, plus the framework-specific tests
 	$(BIN)/python -m pytest
 
+.PHONY: test-postgres migrate
+
+test-postgres: install  ## The same suite on PostgreSQL, in throwaway databases (TEST_DATABASE_URL)
+	$(BIN)/python -m pytest --database=postgresql
+
+# The serve targets' prepare steps, all three: each migrates DATABASE_URL, or else its own SQLite file.
+migrate: install  ## Migrate and seed the databases of all three (as the serve targets do)
+	$(BIN)/python manage.py migrate --verbosity 0
+	$(BIN)/flask --app flask_books init-db
+	$(BIN)/python -m fastapi_books.initial_data
+
 # gunicorn's control socket (one fixed path per user) is not used here; without it, the Django and
 # Flask servers can run side by side.
 GUNICORN := $(BIN)/gunicorn --no-control-socket

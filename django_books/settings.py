@@ -21,6 +21,23 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 # ------------------------------------------------------------------------------
 DEFAULT_DATABASE_PATH = BASE_DIR / "var" / "django.sqlite3"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DEFAULT_DATABASE_PATH}")}
+# Persistent connections, checked before each request reuses one: after a database restart the
+# next request reconnects by itself.
+DATABASES["default"]["CONN_MAX_AGE"] = 60
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # Several workers share the file: with WAL, readers and a writer proceed together; a
+        # write takes the lock when its transaction begins (IMMEDIATE) and waits up to 20 s for
+        # another worker's write, instead of failing with "database is locked".
+        "init_command": "PRAGMA journal_mode = WAL",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+else:
+    # PostgreSQL: give up connecting after 3 s, so an unreachable database is a quick 503.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 if DATABASES["default"]["NAME"] == str(DEFAULT_DATABASE_PATH):
     # SQLite creates the database file, but not the directory it lives in.
     DEFAULT_DATABASE_PATH.parent.mkdir(exist_ok=True)

@@ -1,22 +1,49 @@
-"""The database: the engine, one session per request, and the schema with its seed."""
+"""The database: the engine, one session per request, and the migrations (schema and seed)."""
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+from alembic import command
+from alembic.config import Config
 from fastapi import Depends
-from sqlalchemy import Engine, inspect
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy import Engine, event, make_url
+from sqlmodel import Session, create_engine
 
 from fastapi_books.config import get_settings
-from fastapi_books.models import Book
 
-SEED_FILE = Path(__file__).resolve().parent.parent / "shared_fixtures" / "books.json"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # SQLAlchemy's default pool: 5 connections kept, 10 more on demand.
 POOL_SIZE, MAX_OVERFLOW = 5, 10
-engine = create_engine(get_settings().database_url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
+# SQLite: how long a write waits for another worker's write to finish, instead of failing.
+SQLITE_BUSY_TIMEOUT_SECONDS = 20
+# PostgreSQL: how long to try to connect before the request gives up with a 503.
+CONNECT_TIMEOUT_SECONDS = 3
+
+
+def use_write_ahead_log(dbapi_connection: Any, connection_record: Any) -> None:
+    """On each new SQLite connection: readers and a writer proceed together (WAL)."""
+    dbapi_connection.execute("PRAGMA journal_mode = WAL")
+
+
+def create_db_engine(database_url: str) -> Engine:
+    """An engine for SQLite or PostgreSQL (psycopg), set up for several workers."""
+    url = make_url(database_url)
+    pool = {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
+    if url.get_backend_name() == "sqlite":
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        engine = create_engine(url, connect_args=connect_args, **pool)
+        event.listen(engine, "connect", use_write_ahead_log)
+        return engine
+    # Pre-ping: a connection the server closed (a restart) is replaced, not handed to a request.
+    connect_args = (
+        {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    )
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
+
+
+engine = create_db_engine(get_settings().database_url)
 
 
 def get_session() -> Iterator[Session]:
@@ -33,11 +60,9 @@ SessionDep = Annotated[Session, Depends(get_session, max_concurrency=POOL_SIZE +
 
 
 def init_db(engine: Engine) -> None:
-    """Create the schema and load the seed, only if the book table does not exist yet."""
-    if inspect(engine).has_table(Book.__tablename__):
-        return
-    SQLModel.metadata.create_all(engine)
-    seed = json.loads(SEED_FILE.read_text(encoding="utf-8"))
-    with Session(engine) as session:
-        session.add_all(Book.model_validate(book) for book in seed)
-        session.commit()
+    """Apply the Alembic migrations not applied yet: the schema, then the seed, each once."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection  # migrations/env.py runs on it
+        command.upgrade(config, "head")

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from flask_books.auth import require_write_token
 from flask_books.db import get_session
+from flask_books.folding import ASCII_LOWERCASE, ascii_lower
 from flask_books.models import Book
 from flask_books.parsing import BooksBlueprint, require_json_body
 from flask_books.schemas import BookListQuerySchema, BookPatchSchema, BookSchema
@@ -54,14 +55,15 @@ def save_book(book: Book, changes: dict[str, str]) -> Book:
 
 
 def matches_search(search: str) -> ColumnElement[bool]:
-    """Title or author contains search literally: %, _ and \\ are not wildcards."""
+    """Title or author contains search, A-Z case-insensitively: %, _ and \\ are literal."""
     if "\x00" in search:
         return false()  # no stored text contains NUL, and databases mishandle it in a pattern
+    folded = search.translate(ASCII_LOWERCASE)
     # autoescape: SQLAlchemy escapes % and _ with "/" (and "/" itself), and its ESCAPE '/'
     # replaces PostgreSQL's default escape, \.
     return or_(
-        Book.title.icontains(search, autoescape=True),
-        Book.author.icontains(search, autoescape=True),
+        ascii_lower(Book.title).contains(folded, autoescape=True),
+        ascii_lower(Book.author).contains(folded, autoescape=True),
     )
 
 

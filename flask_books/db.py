@@ -1,17 +1,40 @@
 """The database: one SQLAlchemy engine per app, one session per request, and `flask init-db`."""
 
-import json
 from pathlib import Path
+from typing import Any
 
 import click
+from alembic import command
+from alembic.config import Config
 from flask import Flask, current_app, g
 from flask.cli import with_appcontext
-from sqlalchemy import Engine, create_engine, insert, inspect
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session
 
-from flask_books.models import Base, Book
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# SQLite: how long a write waits for another worker's write to finish, instead of failing.
+SQLITE_BUSY_TIMEOUT_SECONDS = 20
+# PostgreSQL: how long to try to connect before the request gives up with a 503.
+CONNECT_TIMEOUT_SECONDS = 3
 
-SEED_FILE = Path(__file__).resolve().parent.parent / "shared_fixtures" / "books.json"
+
+def use_write_ahead_log(dbapi_connection: Any, connection_record: Any) -> None:
+    """On each new SQLite connection: readers and a writer proceed together (WAL)."""
+    dbapi_connection.execute("PRAGMA journal_mode = WAL")
+
+
+def create_db_engine(database_url: str) -> Engine:
+    """An engine for SQLite or PostgreSQL (psycopg), set up for several workers."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        event.listen(engine, "connect", use_write_ahead_log)
+        return engine
+    # Pre-ping: a connection the server closed (a restart) is replaced, not handed to a request.
+    connect_args = (
+        {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    )
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def get_engine() -> Engine:
@@ -34,30 +57,25 @@ def close_session(exception: BaseException | None = None) -> None:
         session.close()
 
 
-def init_db() -> bool:
-    """Create the schema and load the seed, only if the books table does not exist yet."""
-    engine = get_engine()
-    if inspect(engine).has_table(Book.__tablename__):
-        return False
-    seed = json.loads(SEED_FILE.read_text(encoding="utf-8"))
-    with engine.begin() as connection:
-        Base.metadata.create_all(connection)
-        connection.execute(insert(Book), seed)
-    return True
+def init_db() -> None:
+    """Apply the Alembic migrations not applied yet: the schema, then the seed, each once."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with get_engine().begin() as connection:
+        config.attributes["connection"] = connection  # migrations/env.py runs on it
+        command.upgrade(config, "head")
 
 
 @click.command("init-db")
 @with_appcontext
 def init_db_command() -> None:
-    """Create the tables and load the seed; an existing database is left as it is."""
-    if init_db():
-        click.echo("Initialized the database.")
-    else:
-        click.echo("The database already exists; left unchanged.")
+    """Migrate the database to the latest revision; what is applied already is left as it is."""
+    init_db()
+    click.echo("The database is migrated and seeded.")
 
 
 def init_app(app: Flask) -> None:
     """Give the app its engine, close each request's session, and add the init-db command."""
-    app.extensions["books_engine"] = create_engine(app.config["DATABASE_URL"])
+    app.extensions["books_engine"] = create_db_engine(app.config["DATABASE_URL"])
     app.teardown_appcontext(close_session)
     app.cli.add_command(init_db_command)

@@ -2,41 +2,52 @@
 
 Every contract test asks for `client` and runs once per framework. Each framework gets its own
 fixture, written in that framework's test idiom, and each test starts from a fresh database that
-holds exactly the seed.
+holds exactly the seed. `--database=sqlite|postgresql` chooses the database (tests/databases.py).
 """
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import environ
 import httpx2
 import pytest
+from django.core.management.color import no_style
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
 from fastapi.testclient import TestClient
 from flask import Flask
 from sqlalchemy import Engine, event
-from sqlmodel import Session, create_engine
+from sqlmodel import Session
 
+from django_books.books.models import Book as DjangoBook
 from django_books.wsgi import application as django_application
 from fastapi_books.config import get_settings
-from fastapi_books.db import get_session, init_db
+from fastapi_books.db import create_db_engine, get_session
 from fastapi_books.main import app as fastapi_app
 from flask_books import create_app
 from flask_books.db import get_engine
-from flask_books.db import init_db as flask_init_db
 from tests.contract import AUTH, TOKEN
 
+if TYPE_CHECKING:
+    from tests.databases import TestDatabases
+
+# The database fixtures; imported only as a plugin, so that pytest rewrites its asserts.
 # --server=live runs the suite against real servers (tests/live/plugin.py).
-pytest_plugins = ["tests.live.plugin"]
+pytest_plugins = ["tests.databases", "tests.live.plugin"]
 
 BASE_URL = "http://localhost"
 FRAMEWORKS = [pytest.param("django", marks=pytest.mark.django_db), "flask", "fastapi"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """--server: in-process transports (the default) or real servers over real sockets."""
+    """--database: SQLite (the default) or PostgreSQL; --server: in-process or real servers."""
+    parser.addoption(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the database every framework runs on (PostgreSQL: see TEST_DATABASE_URL)",
+    )
     parser.addoption(
         "--server",
         choices=["inprocess", "live"],
@@ -58,7 +69,12 @@ def api_token() -> str:
 
 
 def reverse_unordered_selects(engine: Engine) -> Engine:
-    """Make SQLite return rows in reverse unless the query orders them, so ordering is tested."""
+    """Make SQLite return rows in reverse unless the query orders them, so ordering is tested.
+
+    PostgreSQL guarantees no order without ORDER BY anyway.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
 
     def set_pragma(dbapi_connection: Any, connection_record: Any) -> None:
         """Turn the pragma on for each new connection."""
@@ -95,9 +111,14 @@ def django_client(
     """Django + DRF through its real WSGI handler, on pytest-django's test database."""
     settings.BOOKS_API_TOKEN = api_token
     settings.ALLOWED_HOSTS = ["localhost"]  # the tests' host, whatever DJANGO_ALLOWED_HOSTS says
-    # Rows come back in reverse unless the query orders them, so the ordering rule is tested.
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA reverse_unordered_selects = ON")
+        if connection.vendor == "sqlite":
+            # Rows come back in reverse unless the query orders them, so ordering is tested.
+            cursor.execute("PRAGMA reverse_unordered_selects = ON")
+        # The rolled-back transaction restores the rows, but PostgreSQL's sequence moves on
+        # regardless: set it back past the seed, as the seed migration does (a no-op on SQLite).
+        for statement in connection.ops.sequence_reset_sql(no_style(), [DjangoBook]):
+            cursor.execute(statement)
     with wsgi_client(django_application) as client:
         yield client
 
@@ -122,13 +143,16 @@ class FreshThreadTransport(httpx2.BaseTransport):
 
 @pytest.fixture
 def django_unavailable_client(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, api_token: str, settings: Any
+    monkeypatch: pytest.MonkeyPatch,
+    test_databases: "TestDatabases",
+    api_token: str,
+    settings: Any,
 ) -> Iterator[httpx2.Client]:
-    """Django whose database cannot be opened: new connections point into a missing directory."""
+    """Django whose database cannot be reached: new connections go where nothing answers."""
     settings.BOOKS_API_TOKEN = api_token
-    monkeypatch.setitem(
-        connection.settings_dict, "NAME", str(tmp_path / "missing" / "books.sqlite3")
-    )
+    nowhere = environ.Env.db_url_config(test_databases.unreachable_url("django"))
+    for key in ("NAME", "HOST", "PORT"):
+        monkeypatch.setitem(connection.settings_dict, key, nowhere[key])
     transport = FreshThreadTransport(httpx2.WSGITransport(app=django_application))
     with httpx2.Client(transport=transport, base_url=BASE_URL, follow_redirects=False) as client:
         yield client
@@ -152,19 +176,20 @@ def flask_test_client(app: Flask) -> Iterator[httpx2.Client]:
 
 
 @pytest.fixture
-def flask_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
-    """Flask on a fresh SQLite file, initialised by init_db."""
-    app = flask_app(f"sqlite:///{tmp_path / 'books.sqlite3'}", api_token)
+def flask_client(test_databases: "TestDatabases", api_token: str) -> Iterator[httpx2.Client]:
+    """Flask on the session's database (prepared by `flask init-db`), reset to the seed."""
+    app = flask_app(test_databases.seeded("flask").url, api_token)
     with app.app_context():
         reverse_unordered_selects(get_engine())
-        flask_init_db()
     yield from flask_test_client(app)
 
 
 @pytest.fixture
-def flask_unavailable_client(tmp_path: Path, api_token: str) -> Iterator[httpx2.Client]:
-    """Flask whose database file lies in a missing directory."""
-    app = flask_app(f"sqlite:///{tmp_path / 'missing' / 'books.sqlite3'}", api_token)
+def flask_unavailable_client(
+    test_databases: "TestDatabases", api_token: str
+) -> Iterator[httpx2.Client]:
+    """Flask whose database cannot be reached."""
+    app = flask_app(test_databases.unreachable_url("flask"), api_token)
     yield from flask_test_client(app)
 
 
@@ -198,17 +223,19 @@ def fastapi_test_client(engine: Engine) -> Iterator[httpx2.Client]:
 
 
 @pytest.fixture
-def fastapi_client(tmp_path: Path, fastapi_token: None) -> Iterator[httpx2.Client]:
-    """FastAPI on a fresh SQLite file, initialised by init_db."""
-    engine = reverse_unordered_selects(create_engine(f"sqlite:///{tmp_path / 'books.sqlite3'}"))
-    init_db(engine)
+def fastapi_client(test_databases: "TestDatabases", fastapi_token: None) -> Iterator[httpx2.Client]:
+    """FastAPI on the session's database (prepared by initial_data), reset to the seed."""
+    engine = create_db_engine(test_databases.seeded("fastapi").url)
+    reverse_unordered_selects(engine)
     yield from fastapi_test_client(engine)
 
 
 @pytest.fixture
-def fastapi_unavailable_client(tmp_path: Path, fastapi_token: None) -> Iterator[httpx2.Client]:
-    """FastAPI whose database file lies in a missing directory."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'books.sqlite3'}")
+def fastapi_unavailable_client(
+    test_databases: "TestDatabases", fastapi_token: None
+) -> Iterator[httpx2.Client]:
+    """FastAPI whose database cannot be reached."""
+    engine = create_db_engine(test_databases.unreachable_url("fastapi"))
     yield from fastapi_test_client(engine)
 
 

@@ -12,6 +12,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from django_books.books.exceptions import Conflict
+from django_books.books.functions import ASCII_LOWERCASE, AsciiLower
 from django_books.books.models import Book
 from django_books.books.pagination import LinkHeaderPagination
 from django_books.books.parsers import parse_json_body
@@ -80,8 +81,11 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
         if "\x00" in search:
             # No stored text holds NUL, and databases handle it badly in a pattern.
             return books.none()
-        # Unlike DRF's SearchFilter, which splits the term into words that must each match.
-        return books.filter(Q(title__icontains=search) | Q(author__icontains=search))
+        # Unlike DRF's SearchFilter, which splits the term into words that must each match; and
+        # unlike icontains, which folds all of Unicode on PostgreSQL, only A-Z are folded.
+        folded = search.translate(ASCII_LOWERCASE)
+        books = books.alias(title_folded=AsciiLower("title"), author_folded=AsciiLower("author"))
+        return books.filter(Q(title_folded__contains=folded) | Q(author_folded__contains=folded))
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Replace or patch a book; the body is validated before the lookup (422 before 404)."""

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, false, func, or_, select
 
 from fastapi_books.db import SessionDep
+from fastapi_books.folding import ASCII_LOWERCASE, ascii_lower
 from fastapi_books.methods import options_response
 from fastapi_books.models import Book, BookCreate, BookPublic, BookUpdate, DecimalInt
 from fastapi_books.routing import BookRoute
@@ -41,9 +42,10 @@ def matches_search(search: str) -> ColumnElement[bool]:
     """Title or author contains search: ASCII letters case-insensitively, % _ \\ as themselves."""
     if "\x00" in search:
         return false()  # no book contains NUL, and PostgreSQL refuses it even in a query
+    folded = search.translate(ASCII_LOWERCASE)
     return or_(
-        col(Book.title).icontains(search, autoescape=True),
-        col(Book.author).icontains(search, autoescape=True),
+        ascii_lower(col(Book.title)).contains(folded, autoescape=True),
+        ascii_lower(col(Book.author)).contains(folded, autoescape=True),
     )
 
 

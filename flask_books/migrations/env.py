@@ -1,0 +1,16 @@
+"""Alembic's environment for the books table; `flask init-db` runs it (flask_books.db.init_db)."""
+
+from alembic import context
+
+from flask_books.models import Base
+
+# init_db hands over the connection of the app's engine, in a transaction of its own.
+connection = context.config.attributes["connection"]
+# A version table of its own: the three packages can share one database.
+context.configure(
+    connection=connection,
+    version_table="alembic_version_flask_books",
+    target_metadata=Base.metadata,
+)
+with context.begin_transaction():
+    context.run_migrations()
