@@ -9,7 +9,7 @@ test fails, the log its servers wrote during the test is attached to the report.
 import shutil
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx2
 import pytest
@@ -18,7 +18,9 @@ from sqlalchemy.engine import make_url
 from tests.contract import TOKEN
 from tests.live.proxy import TcpRelay
 from tests.live.servers import LiveServer
-from tests.live.sqlite_databases import SQLiteTestDatabases
+
+if TYPE_CHECKING:
+    from tests.databases import TestDatabases
 
 WATCHED_SERVERS = pytest.StashKey[list[tuple[LiveServer, int]]]()
 # A busy 2-core machine can be slow; a timeout is a failure, not a wait.
@@ -59,7 +61,7 @@ def relay_to(database_url: str) -> tuple[TcpRelay, str]:
 class ServerPool:
     """The session's servers, one per (framework, token, database reachable), started on demand."""
 
-    def __init__(self, directory: Path, databases: Any) -> None:
+    def __init__(self, directory: Path, databases: "TestDatabases") -> None:
         self.directory = directory
         self.databases = databases
         self.servers: dict[tuple[str, str, bool], LiveServer] = {}
@@ -132,17 +134,11 @@ class ServerPool:
 
 
 @pytest.fixture(scope="session")
-def live_databases(tmp_path_factory: pytest.TempPathFactory) -> SQLiteTestDatabases:
-    """The live servers' databases."""
-    return SQLiteTestDatabases(tmp_path_factory.mktemp("live-databases"))
-
-
-@pytest.fixture(scope="session")
 def live_servers(
-    tmp_path_factory: pytest.TempPathFactory, live_databases: Any
+    tmp_path_factory: pytest.TempPathFactory, test_databases: "TestDatabases"
 ) -> Iterator[ServerPool]:
-    """The session's live servers; all stopped at the end of the session."""
-    pool = ServerPool(tmp_path_factory.mktemp("live-servers"), live_databases)
+    """The session's live servers, on the suite's test databases; all stopped at the end."""
+    pool = ServerPool(tmp_path_factory.mktemp("live-servers"), test_databases)
     try:
         yield pool
     finally:
