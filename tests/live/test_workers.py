@@ -201,8 +201,10 @@ def test_database_outage_is_503_and_service_resumes_by_itself(
         database.reset()
         processes = server.process_ids()
         relay.cut(outage)
+        # Each request waits out the connect timeout when nothing answers: a few suffice.
+        endpoints = ENDPOINTS if outage == "refused" else ENDPOINTS[::3]
         with live_http_client(server) as client:
-            for method, path, body in ENDPOINTS:
+            for method, path, body in endpoints:
                 assert_problem(client.request(method, path, json=body, headers=AUTH), 503)
         assert server.process_ids() == processes, "workers were restarted during the outage"
         relay.restore()
