@@ -18,6 +18,7 @@ The fixtures (a pytest plugin: `pytest_plugins` in conftest.py loads this module
   `PreparedDatabase.reset()` restores exactly the seed (books 1 and 2; the next book gets id 3)
   in SQL: DELETE, INSERT and a reset of the id sequence (SQLite's `sqlite_sequence`), in one
   transaction, with no DROP, so it is safe while servers are connected to the database.
+- `test_databases.empty_url(framework)`: a new, empty database, for tests of the migrations.
 - `test_databases.unreachable_url(framework)`: a `DATABASE_URL` whose database never answers
   (SQLite: a file in a missing directory; PostgreSQL: a closed local port, refused at once).
 - `django_db_modify_db_settings`: pytest-django's hook, so that on PostgreSQL its test database
@@ -165,6 +166,8 @@ class PreparedDatabase:
 class TestDatabases:
     """The session's databases: one per framework, made and prepared on first use."""
 
+    __test__ = False  # not a test class, whatever its name
+
     def __init__(self, backend: str, directory: Path, server: PostgresServer | None) -> None:
         self.backend = backend
         self.directory = directory
@@ -172,10 +175,10 @@ class TestDatabases:
         self.databases: dict[str, PreparedDatabase] = {}
         self.created: list[str] = []
 
-    def new_url(self, framework: str) -> str:
-        """The URL of a new, empty database for this framework."""
+    def empty_url(self, framework: str) -> str:
+        """The URL of a new, empty database for this framework (dropped with the session)."""
         if self.server is None:
-            return f"sqlite:///{self.directory / f'{framework}.sqlite3'}"
+            return f"sqlite:///{self.directory / f'{framework}_{secrets.token_hex(4)}.sqlite3'}"
         name = self.server.create_database(f"books_test_{framework}")
         self.created.append(name)
         return self.server.url_of(name).render_as_string(hide_password=False)
@@ -183,7 +186,7 @@ class TestDatabases:
     def prepared(self, framework: str) -> PreparedDatabase:
         """The framework's database, migrated and seeded as `make serve-<framework>` does."""
         if framework not in self.databases:
-            url = self.new_url(framework)
+            url = self.empty_url(framework)
             prepare(framework, url)
             self.databases[framework] = PreparedDatabase(framework, url)
         return self.databases[framework]

@@ -114,6 +114,25 @@ def test_settings_come_from_the_environment(tmp_path: Path) -> None:
     assert configured["debug"] is True
 
 
+def test_database_settings_for_sqlite_and_postgresql(tmp_path: Path) -> None:
+    """SQLite waits for the write lock (WAL, IMMEDIATE, 20 s); PostgreSQL connects within 3 s.
+
+    Both keep connections for a minute and check them before reuse.
+    """
+    sqlite = read_settings(DATABASE_URL=f"sqlite:///{tmp_path / 'books.sqlite3'}")["database"]
+    assert sqlite["OPTIONS"] == {
+        "init_command": "PRAGMA journal_mode = WAL",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    postgresql = read_settings(DATABASE_URL="postgresql://books:pw@db.example:5433/books")
+    assert postgresql["database"]["ENGINE"] == "django.db.backends.postgresql"
+    assert postgresql["database"]["OPTIONS"] == {"connect_timeout": 3}
+    for database in (sqlite, postgresql["database"]):
+        assert database["CONN_MAX_AGE"] == 60
+        assert database["CONN_HEALTH_CHECKS"] is True
+
+
 def test_settings_defaults_are_safe() -> None:
     """Without the environment: DEBUG off, no write token, var/django.sqlite3, a marked dev key."""
     configured = read_settings()
