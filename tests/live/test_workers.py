@@ -17,6 +17,7 @@ import httpx2
 import pytest
 
 from tests.contract import AUTH, SEED, TOKEN, assert_problem, describe
+from tests.databases import PreparedDatabase
 from tests.live.plugin import ServerPool, live_http_client, relay_to, watch_log
 from tests.live.servers import LiveServer, wait_for
 
@@ -26,14 +27,17 @@ StartServer = Callable[..., LiveServer]
 
 
 @pytest.fixture
-def database(framework: str, live_servers: ServerPool) -> Any:
+def database(framework: str, live_servers: ServerPool) -> PreparedDatabase:
     """The framework's test database."""
     return live_servers.databases.prepared(framework)
 
 
 @pytest.fixture
 def two_hosts(
-    framework: str, live_servers: ServerPool, database: Any, request: pytest.FixtureRequest
+    framework: str,
+    live_servers: ServerPool,
+    database: PreparedDatabase,
+    request: pytest.FixtureRequest,
 ) -> tuple[LiveServer, LiveServer]:
     """Two servers on one database, holding exactly the seed: 2 workers and 4 workers."""
     hosts = (live_servers.server(framework, TOKEN), live_servers.four_worker_server(framework))
@@ -123,7 +127,7 @@ def test_identical_posts_through_two_servers_create_one_book(
 
 
 def test_a_book_acknowledged_before_kill_9_is_there_after_restart(
-    start_server: StartServer, database: Any, framework: str
+    start_server: StartServer, database: PreparedDatabase, framework: str
 ) -> None:
     """kill -9 of the whole server right after a 201; restarted, the server has the book."""
     server = start_server(framework, database.url)
@@ -138,7 +142,7 @@ def test_a_book_acknowledged_before_kill_9_is_there_after_restart(
 
 
 def test_sigterm_lets_an_in_flight_request_finish(
-    start_server: StartServer, database: Any, framework: str
+    start_server: StartServer, database: PreparedDatabase, framework: str
 ) -> None:
     """SIGTERM while a POST's chunked body is still arriving: the POST completes with 201."""
     server = start_server(framework, database.url)
@@ -182,7 +186,7 @@ ENDPOINTS = [
 
 @pytest.mark.parametrize("outage", ["refused", "silent"])
 def test_database_outage_is_503_and_service_resumes_by_itself(
-    start_server: StartServer, database: Any, framework: str, outage: str
+    start_server: StartServer, database: PreparedDatabase, framework: str, outage: str
 ) -> None:
     """PostgreSQL unreachable: every endpoint is a 503 problem, the workers stay up, and once
     the database is back the server serves again without a restart.
