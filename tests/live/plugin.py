@@ -6,7 +6,9 @@ failure. Before each test the suite resets the server's database to the seed dir
 test fails, the log its servers wrote during the test is attached to the report.
 """
 
+import atexit
 import shutil
+import signal
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,6 +69,8 @@ class ServerPool:
         self.servers: dict[tuple[str, str, bool], LiveServer] = {}
         self.relays: list[TcpRelay] = []
         self.started: list[LiveServer] = []
+        # Should the session end without its teardown (an internal error), kill what is left.
+        atexit.register(self.kill_all)
 
     def new_server(
         self, framework: str, database_url: str, api_token: str, workers: int = CONTRACT_WORKERS
@@ -131,6 +135,12 @@ class ServerPool:
                 server.terminate()
         for relay in self.relays:
             relay.close()
+        atexit.unregister(self.kill_all)
+
+    def kill_all(self) -> None:
+        """SIGKILL every server of the session that still runs."""
+        for server in self.started:
+            server.signal(signal.SIGKILL)
 
 
 @pytest.fixture(scope="session")
