@@ -36,10 +36,11 @@ def create_db_engine(database_url: str) -> Engine:
         engine = create_engine(url, connect_args=connect_args, **pool)
         event.listen(engine, "connect", use_write_ahead_log)
         return engine
-    # Pre-ping: a connection the server closed (a restart) is replaced, not handed to a request.
+    # A connect_timeout in the URL's query wins over the default.
     connect_args = (
         {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     )
+    # Pre-ping: a connection the server closed (a restart) is replaced, not handed to a request.
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
 
 

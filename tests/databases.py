@@ -25,7 +25,6 @@ The fixtures (a pytest plugin: `pytest_plugins` in conftest.py loads this module
   (built by the migrations, as ever) lives on the same server under a throwaway name.
 """
 
-import json
 import os
 import secrets
 import socket
@@ -44,10 +43,9 @@ from psycopg import sql
 from sqlalchemy import Engine, column, create_engine, delete, func, insert, select, table, update
 from sqlalchemy.engine import URL, make_url
 
+from tests.contract import SEED
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SEED: list[dict[str, Any]] = json.loads(
-    (REPO_ROOT / "shared_fixtures" / "books.json").read_text(encoding="utf-8")
-)
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CONNECT_TIMEOUT_SECONDS = 3
 

@@ -1,4 +1,8 @@
-"""Alembic's environment for the book table; initial_data runs it (fastapi_books.db.init_db)."""
+"""Alembic's environment for the book table; initial_data runs it (fastapi_books.db.init_db).
+
+Revisions live in versions/, numbered 0001, 0002, ...; alembic.command.revision() writes a new one
+from script.py.mako, with script_location set to this directory as init_db sets it.
+"""
 
 from alembic import context
 from sqlmodel import SQLModel

@@ -24,6 +24,7 @@ from django.db.backends.postgresql import psycopg_any as postgresql_backend
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, TableClause, column, create_engine, delete, insert, select, table
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from fastapi_books.db import create_db_engine as fastapi_engine
@@ -123,6 +124,20 @@ def test_reset_restores_the_seed_and_the_next_id(
     database.reset()
 
 
+def test_failed_insert_uses_up_its_id_on_postgresql_only(
+    test_databases: TestDatabases, connect: Any, framework: str
+) -> None:
+    """As CONTRACT.md says: a sequence is not rolled back, SQLite's AUTOINCREMENT counter is."""
+    database = test_databases.seeded(framework)
+    engine = connect(database.url)
+    books = books_table(framework)
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert(books).values(title=SEED[0]["title"], author=SEED[0]["author"]))
+    expected_id = {"postgresql": 4, "sqlite": 3}[test_databases.backend]
+    assert add_book(engine, framework, "Snow Crash") == expected_id
+    database.reset()
+
+
 def test_sqlite_database_is_in_wal_mode(test_databases: TestDatabases, framework: str) -> None:
     """After the prepare step, the SQLite file is in WAL mode: readers do not block the writer."""
     if test_databases.backend != "sqlite":
@@ -212,7 +227,11 @@ def health_status(framework: str, database_url: str) -> int:
         result = subprocess.run(
             [sys.executable, "-c", DJANGO_HEALTH_STATUS],
             cwd=REPO_ROOT,
-            env={**os.environ, "DATABASE_URL": database_url},
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "django_books.settings",
+                "DATABASE_URL": database_url,
+            },
             capture_output=True,
             text=True,
             timeout=60,
