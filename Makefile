@@ -5,13 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 CPUS := $(shell nproc 2>/dev/null || echo 1)
-WORKERS ?= $(shell echo $$(( 2 * $(CPUS) + 1 )))
-export HOST WORKERS
+export HOST
 
 .PHONY: help install lock lint format test fuzz serve-django serve-flask serve-fastapi createsuperuser bench report clean
 
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -42,10 +41,17 @@ format: install  ## ruff: fix what can be fixed and format
 test: install  ## Run the contract suite against all three, plus the framework-specific tests
 	$(BIN)/python -m pytest
 
-.PHONY: test-postgres migrate
+.PHONY: test-postgres migrate test-live test-live-postgres
 
 test-postgres: install  ## The same suite on PostgreSQL, in throwaway databases (TEST_DATABASE_URL)
 	$(BIN)/python -m pytest --database=postgresql
+
+# --server=live: each framework's serve target, on a free port and the suite's test database, over real sockets.
+test-live: install  ## The suite against the real servers, as the serve targets start them, plus live-only checks
+	$(BIN)/python -m pytest --server=live
+
+test-live-postgres: install  ## The live suite on PostgreSQL
+	$(BIN)/python -m pytest --server=live --database=postgresql
 
 # The serve targets' prepare steps, all three: each migrates DATABASE_URL, or else its own SQLite file.
 migrate: install  ## Migrate and seed the databases of all three (as the serve targets do)
@@ -85,6 +91,12 @@ define serve
 	printf "  curl -i -X POST %s/books -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"title\": \"Snow Crash\", \"author\": \"Neal Stephenson\"}'\n\n" "$$url" "$$token"; \
 	BOOKS_API_TOKEN="$$token" PORT="$(2)" exec $(4)
 endef
+
+# WORKERS defaults to each server's own advice. gunicorn's docs: 2 x CPUs + 1 sync workers, as each one waits on the
+# client and the database in turn. uvicorn's workers are event loops that each keep one CPU busy: one per CPU (FastAPI's
+# docs: worker processes to use the cores; uvicorn's own default is 1).
+serve-django serve-flask: WORKERS ?= $(shell echo $$(( 2 * $(CPUS) + 1 )))
+serve-fastapi: WORKERS ?= $(CPUS)
 
 # Every worker signs sessions with one DJANGO_SECRET_KEY: without one in the environment, a random key is made once into
 # var/django-secret-key (as the token above). The admin's static files are collected into var/static for WhiteNoise.

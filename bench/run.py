@@ -35,7 +35,8 @@ BIN = ROOT / ".venv" / "bin"
 HOST = "127.0.0.1"
 TOKEN = "bench-token"
 SERVER_CPU, LOAD_CPU = "0", "1"
-DEFAULT_WORKERS = 2 * (os.cpu_count() or 1) + 1  # the Makefile's default
+# The Makefile's default WORKERS, each server's advice: gunicorn 2 x CPUs + 1, uvicorn one per CPU.
+DEFAULT_WORKERS = {"gunicorn": 2 * (os.cpu_count() or 1) + 1, "uvicorn": os.cpu_count() or 1}
 SEED = json.loads((ROOT / "shared_fixtures" / "books.json").read_text(encoding="utf-8"))
 LARGE_CATALOG = 1000
 FRAMEWORKS = ("django", "flask", "fastapi")
@@ -350,7 +351,8 @@ class Bench:
         for target in ARTICLES + CEILINGS:
             self.serve(target, 1, [BOOKS] if quick else [BOOKS, BOOKS_256])
         for target in PACKAGES if quick else PACKAGES + CEILINGS:
-            self.serve(target, DEFAULT_WORKERS, [BOOKS] if quick else [BOOKS, BOOKS_256])
+            workers = DEFAULT_WORKERS[target.server]
+            self.serve(target, workers, [BOOKS] if quick else [BOOKS, BOOKS_256])
         if not quick:
             for target in PACKAGES:
                 self.cold_starts(target)

@@ -69,8 +69,9 @@ async def http_exception_handler(request: Request, exc: StarletteHTTPException) 
     detail = exc.detail
     if exc.detail == REASON_PHRASES.get(exc.status_code):
         detail = ROUTING_DETAILS.get(exc.status_code, detail)
-    if exc.status_code == 405:
-        headers["Allow"] = ", ".join(allowed_methods(request.scope))
+    if exc.status_code == 405 and (allowed := allowed_methods(request.scope)):
+        # A mounted app's own 405 (the docs' files) keeps the Allow it gives.
+        headers["Allow"] = ", ".join(allowed)
     return problem(exc.status_code, detail, headers=headers)
 
 

@@ -1,7 +1,7 @@
 """HEAD, OPTIONS and a complete Allow header, none of which FastAPI provides by default."""
 
 from fastapi import Request, Response, status
-from starlette.routing import Match
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ROUTABLE_METHODS = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
@@ -31,8 +31,9 @@ class HeadAsGetMiddleware:
 
 def allowed_methods(scope: Scope) -> list[str]:
     """Every method the app serves at the scope's path, asking each route as the router does."""
-    # Starlette's own 405 lists only the methods of the first route that matched the path.
-    routes = scope["app"].router.routes
+    # Starlette's own 405 lists only the methods of the first route that matched the path. A Mount
+    # (the docs' files) matches every method, so only routes are asked.
+    routes = [route for route in scope["app"].router.routes if isinstance(route, Route)]
     allowed = {
         method
         for method in ROUTABLE_METHODS

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect
 from sqlmodel import Session, col, create_engine, select
 
@@ -110,3 +111,12 @@ def test_openapi_documents_the_routes() -> None:
     paths = app.openapi()["paths"]
     assert set(paths) == {"/books", "/books/{book_id}", "/health"}
     assert set(paths["/books/{book_id}"]) == {"get", "put", "patch", "delete", "options"}
+
+
+def test_a_docs_asset_answers_other_methods_with_its_own_allow() -> None:
+    """The docs' mounted files serve GET and HEAD; their 405 says so, as a problem."""
+    with TestClient(app) as client:
+        response = client.post("/docs/assets/swagger-ui.css")
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == "GET, HEAD"
+    assert response.headers["content-type"] == "application/problem+json"

@@ -6,89 +6,29 @@ failure. Before each test the suite resets the server's database to the seed dir
 test fails, the log its servers wrote during the test is attached to the report.
 """
 
+import atexit
 import shutil
-from collections.abc import Generator, Iterator
+import signal
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx2
 import pytest
+from sqlalchemy.engine import make_url
 
+from tests.contract import TOKEN
+from tests.live.proxy import TcpRelay
 from tests.live.servers import LiveServer
-from tests.live.sqlite_databases import SQLiteTestDatabase
+
+if TYPE_CHECKING:
+    from tests.databases import TestDatabases
 
 WATCHED_SERVERS = pytest.StashKey[list[tuple[LiveServer, int]]]()
-# Reads of a busy 2-core machine can be slow; a timeout is a failure, not a wait.
+# A busy 2-core machine can be slow; a timeout is a failure, not a wait.
 CLIENT_TIMEOUT = 30.0
-
-
-class ServerPool:
-    """The session's servers, one per (framework, token, database reachable), started on demand."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.servers: dict[tuple[str, str, bool], LiveServer] = {}
-        self.databases: dict[str, SQLiteTestDatabase] = {}
-
-    def database(self, framework: str) -> SQLiteTestDatabase:
-        """The framework's test database, shared by its servers."""
-        if framework not in self.databases:
-            path = self.directory / f"{framework}.sqlite3"
-            self.databases[framework] = SQLiteTestDatabase(framework, path)
-        return self.databases[framework]
-
-    def new_server(self, framework: str, database_url: str, api_token: str) -> LiveServer:
-        """A server not yet started, logging to its own file."""
-        count = sum(1 for _ in self.directory.glob(f"{framework}-*.log"))
-        log_path = self.directory / f"{framework}-{count + 1}.log"
-        return LiveServer(framework, database_url, api_token, log_path)
-
-    def server(self, framework: str, api_token: str) -> LiveServer:
-        """A running server for the framework with this token, on its test database."""
-        key = (framework, api_token, True)
-        if key not in self.servers:
-            server = self.new_server(framework, self.database(framework).url, api_token)
-            self.servers[key] = server
-            server.start()
-            server.wait_until_healthy()
-        return self.servers[key]
-
-    def unavailable_server(self, framework: str, api_token: str) -> LiveServer:
-        """A running server whose database has gone: its directory is removed once it listens.
-
-        The server opens no connection before its first request, so every request finds the
-        database missing, as after a lost disk or volume.
-        """
-        key = (framework, api_token, False)
-        if key not in self.servers:
-            directory = self.directory / f"vanishing-{framework}-{len(self.servers)}"
-            directory.mkdir()
-            url = f"sqlite:///{directory / 'books.sqlite3'}"
-            server = self.new_server(framework, url, api_token)
-            self.servers[key] = server
-            server.start()
-            shutil.rmtree(directory)
-            server.wait_until_healthy(status=503)
-        return self.servers[key]
-
-    def stop_all(self) -> None:
-        """Stop every server of the session."""
-        for server in self.servers.values():
-            server.terminate()
-
-
-@pytest.fixture(scope="session")
-def live_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
-    """The session's live servers; all stopped at the end of the session."""
-    pool = ServerPool(tmp_path_factory.mktemp("live"))
-    try:
-        yield pool
-    finally:
-        pool.stop_all()
-
-
-def watch_log(request: pytest.FixtureRequest, server: LiveServer) -> None:
-    """Attach what the server logs from now on to the report of a failing test."""
-    request.node.stash.setdefault(WATCHED_SERVERS, []).append((server, server.log_size()))
+# Enough workers to run requests in parallel, few enough to start quickly.
+CONTRACT_WORKERS = 2
 
 
 class WireTransport(httpx2.HTTPTransport):
@@ -112,13 +52,121 @@ def live_http_client(server: LiveServer) -> httpx2.Client:
     return server.client(transport=WireTransport(), timeout=CLIENT_TIMEOUT)
 
 
+def relay_to(database_url: str) -> tuple[TcpRelay, str]:
+    """A relay to a PostgreSQL database, and the DATABASE_URL that goes through it."""
+    url = make_url(database_url)
+    relay = TcpRelay(url.host or "127.0.0.1", url.port or 5432)
+    through = url.set(host="127.0.0.1", port=relay.port)
+    return relay, through.render_as_string(hide_password=False)
+
+
+class ServerPool:
+    """The session's servers, one per (framework, token, database reachable), started on demand."""
+
+    def __init__(self, directory: Path, databases: "TestDatabases") -> None:
+        self.directory = directory
+        self.databases = databases
+        self.servers: dict[tuple[str, str, bool], LiveServer] = {}
+        self.relays: list[TcpRelay] = []
+        self.started: list[LiveServer] = []
+        # Should the session end without its teardown (an internal error), kill what is left.
+        atexit.register(self.kill_all)
+
+    def new_server(
+        self, framework: str, database_url: str, api_token: str, workers: int = CONTRACT_WORKERS
+    ) -> LiveServer:
+        """A server not yet started, with its own log file."""
+        log_path = self.directory / f"{framework}-{len(self.started) + 1}.log"
+        server = LiveServer(framework, database_url, api_token, log_path, workers)
+        self.started.append(server)
+        return server
+
+    def server(self, framework: str, api_token: str) -> LiveServer:
+        """A running server for the framework with this token, on its test database."""
+        key = (framework, api_token, True)
+        if key not in self.servers:
+            url = self.databases.prepared(framework).url
+            server = self.servers[key] = self.new_server(framework, url, api_token)
+            server.start()
+            server.wait_until_healthy()
+        return self.servers[key]
+
+    def four_worker_server(self, framework: str) -> LiveServer:
+        """A second server on the framework's test database, with 4 workers: another host."""
+        key = (framework, f"{TOKEN} with 4 workers", True)
+        if key not in self.servers:
+            url = self.databases.prepared(framework).url
+            server = self.servers[key] = self.new_server(framework, url, TOKEN, workers=4)
+            server.start()
+            server.wait_until_healthy()
+        return self.servers[key]
+
+    def unavailable_server(self, framework: str, api_token: str) -> LiveServer:
+        """A running server that has lost its database after starting (prepare needs it).
+
+        SQLite: the database's directory is removed once the server listens; the server opens
+        no connection before its first request, so every request finds the file missing.
+        PostgreSQL: the server reaches the database through a relay, cut once it listens.
+        """
+        key = (framework, api_token, False)
+        if key not in self.servers:
+            database_url = self.databases.prepared(framework).url
+            if database_url.startswith("sqlite"):
+                directory = self.directory / f"vanishing-{framework}-{len(self.started)}"
+                directory.mkdir()
+                database_url = f"sqlite:///{directory / 'books.sqlite3'}"
+                server = self.new_server(framework, database_url, api_token)
+                server.start()
+                shutil.rmtree(directory)
+            else:
+                relay, database_url = relay_to(database_url)
+                self.relays.append(relay)
+                server = self.new_server(framework, database_url, api_token)
+                server.start()
+                relay.cut()
+            self.servers[key] = server
+            server.wait_until_healthy(status=503)
+        return self.servers[key]
+
+    def stop_all(self) -> None:
+        """Stop every server started in the session, then the relays."""
+        for server in self.started:
+            if server.process is not None:
+                server.terminate()
+        for relay in self.relays:
+            relay.close()
+        atexit.unregister(self.kill_all)
+
+    def kill_all(self) -> None:
+        """SIGKILL every server of the session that still runs."""
+        for server in self.started:
+            server.signal(signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def live_servers(
+    tmp_path_factory: pytest.TempPathFactory, test_databases: "TestDatabases"
+) -> Iterator[ServerPool]:
+    """The session's live servers, on the suite's test databases; all stopped at the end."""
+    pool = ServerPool(tmp_path_factory.mktemp("live-servers"), test_databases)
+    try:
+        yield pool
+    finally:
+        pool.stop_all()
+
+
+def watch_log(request: pytest.FixtureRequest, server: LiveServer) -> None:
+    """Attach what the server logs from now on to the report of a failing test."""
+    request.node.stash.setdefault(WATCHED_SERVERS, []).append((server, server.log_size()))
+
+
 @pytest.fixture
 def live_client(
     framework: str, api_token: str, live_servers: ServerPool, request: pytest.FixtureRequest
 ) -> Iterator[httpx2.Client]:
     """A client of the framework's live server, whose database holds exactly the seed."""
     server = live_servers.server(framework, api_token)
-    live_servers.database(framework).reset()
+    live_servers.databases.prepared(framework).reset()
     watch_log(request, server)
     with live_http_client(server) as client:
         yield client
@@ -133,6 +181,27 @@ def live_unavailable_client(
     watch_log(request, server)
     with live_http_client(server) as client:
         yield client
+
+
+@pytest.fixture
+def start_server(
+    live_servers: ServerPool, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., LiveServer]]:
+    """Start servers of the test's own (`start_server(framework, database_url, workers=...)`),
+    healthy when returned; each is killed when the test ends, whatever happened to it."""
+    mine: list[LiveServer] = []
+
+    def start(framework: str, database_url: str, workers: int = CONTRACT_WORKERS) -> LiveServer:
+        server = live_servers.new_server(framework, database_url, TOKEN, workers)
+        mine.append(server)
+        watch_log(request, server)
+        server.start()
+        server.wait_until_healthy()
+        return server
+
+    yield start
+    for server in mine:
+        server.kill()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx2
 
@@ -25,6 +26,10 @@ HOST = "127.0.0.1"
 START_DEADLINE = 90.0
 STOP_DEADLINE = 30.0
 POLL_INTERVAL = 0.05
+
+
+class ServerExited(RuntimeError):
+    """The server's make process ended while it should be running."""
 
 
 def free_port() -> int:
@@ -60,12 +65,29 @@ class LiveServer:
         """Where the server listens."""
         return f"http://{HOST}:{self.port}"
 
-    def client(self, **options: object) -> httpx2.Client:
+    def client(self, **options: Any) -> httpx2.Client:
         """An httpx2 client for this server, following no redirects."""
-        return httpx2.Client(base_url=self.base_url, follow_redirects=False, **options)  # type: ignore[arg-type]
+        return httpx2.Client(base_url=self.base_url, follow_redirects=False, **options)
 
     def start(self) -> None:
-        """Run `make serve-<framework>` in a new process group; return once it is listening."""
+        """Run `make serve-<framework>` in a new process group; return once it is listening.
+
+        Should another process take the free port before the server binds it, the server starts
+        again on another one.
+        """
+        for _ in range(3):
+            self.launch()
+            try:
+                wait_for(self.is_listening, START_DEADLINE, f"{self.framework} on {self.port}")
+                return
+            except ServerExited:
+                if "already in use" not in self.log_tail().lower():
+                    raise
+                self.port = free_port()
+        raise ServerExited(f"no free port for {self.framework}:\n{self.log_tail()}")
+
+    def launch(self) -> None:
+        """Start make with the server's settings in its environment, its output to the log."""
         environment = {
             **os.environ,
             "HOST": HOST,
@@ -86,28 +108,44 @@ class LiveServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        wait_for(self.is_listening, START_DEADLINE, f"{self.framework} listening on {self.port}")
 
     def is_running(self) -> bool:
         """Whether the make process (and so the server it runs) is still alive."""
         return self.process is not None and self.process.poll() is None
 
     def is_listening(self) -> bool:
-        """Whether the port accepts connections; raises if the server has exited."""
+        """Whether the server listens on its port (not some other process); raises if it exited."""
         if not self.is_running():
-            raise RuntimeError(f"make serve-{self.framework} exited:\n{self.log_tail()}")
-        try:
-            socket.create_connection((HOST, self.port), timeout=1).close()
-        except OSError:
-            return False
-        return True
+            raise ServerExited(f"make serve-{self.framework} exited:\n{self.log_tail()}")
+        listening = self.listening_socket()
+        return listening is not None and listening in self.open_sockets()
+
+    def listening_socket(self) -> str | None:
+        """The socket that listens on the port, as /proc names it ("socket:[inode]"), if any."""
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rpartition(":")[2], 16)
+            if local_port == self.port and fields[3] == "0A":  # 0A: LISTEN
+                return f"socket:[{fields[9]}]"
+        return None
+
+    def open_sockets(self) -> set[str]:
+        """The sockets the server's processes hold open."""
+        sockets = set()
+        for pid in self.process_ids():
+            for descriptor in Path(f"/proc/{pid}/fd").glob("*"):
+                with contextlib.suppress(OSError):  # closed, or the process exited meanwhile
+                    target = os.readlink(descriptor)
+                    if target.startswith("socket:"):
+                        sockets.add(target)
+        return sockets
 
     def wait_until_healthy(self, status: int = 200) -> None:
         """Poll GET /health until it answers with `status` (503 for a server without database)."""
 
         def answers() -> bool:
             if not self.is_running():
-                raise RuntimeError(f"make serve-{self.framework} exited:\n{self.log_tail()}")
+                raise ServerExited(f"make serve-{self.framework} exited:\n{self.log_tail()}")
             try:
                 return httpx2.get(f"{self.base_url}/health", timeout=5).status_code == status
             except httpx2.TransportError:
@@ -143,6 +181,29 @@ class LiveServer:
             self.process.wait(timeout=STOP_DEADLINE)
         with contextlib.suppress(ProcessLookupError):  # workers that outlived their parent
             os.killpg(self.process.pid, signal.SIGKILL)
+
+    def process_ids(self) -> set[int]:
+        """The ids of every process in the group: make, the server and its workers."""
+        assert self.process is not None
+        ids = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # pid (comm) state ppid pgrp ...; comm may hold spaces, so split after it.
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # the process has exited meanwhile
+            if int(fields[2]) == self.process.pid:
+                ids.add(int(stat.parent.name))
+        return ids
+
+    def connections_waiting_to_be_accepted(self) -> int:
+        """How many connections wait in the listening socket's queue for a worker to accept them."""
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rpartition(":")[2], 16)
+            if local_port == self.port and fields[3] == "0A":  # 0A: LISTEN
+                return int(fields[4].partition(":")[2], 16)  # rx_queue: the accept queue
+        raise LookupError(f"nothing listens on port {self.port}")
 
     def log_size(self) -> int:
         """The log's current length: where the next test's part of it begins."""
