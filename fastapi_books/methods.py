@@ -1,7 +1,7 @@
 """HEAD, OPTIONS and a complete Allow header, none of which FastAPI provides by default."""
 
 from fastapi import Request, Response, status
-from starlette.routing import Match, Route
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ROUTABLE_METHODS = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
@@ -32,8 +32,8 @@ class HeadAsGetMiddleware:
 def allowed_methods(scope: Scope) -> list[str]:
     """Every method the app serves at the scope's path, asking each route as the router does."""
     # Starlette's own 405 lists only the methods of the first route that matched the path. A Mount
-    # (the docs' files) matches every method, so only routes are asked.
-    routes = [route for route in scope["app"].router.routes if isinstance(route, Route)]
+    # (the docs' files) matches every method, so it is not asked; the included routers are.
+    routes = [route for route in scope["app"].router.routes if not isinstance(route, Mount)]
     allowed = {
         method
         for method in ROUTABLE_METHODS
