@@ -8,7 +8,7 @@ CPUS := $(shell nproc 2>/dev/null || echo 1)
 WORKERS ?= $(shell echo $$(( 2 * $(CPUS) + 1 )))
 export HOST WORKERS
 
-.PHONY: help install lock lint format test serve-django serve-flask serve-fastapi clean
+.PHONY: help install lock lint format test serve-django serve-flask serve-fastapi clean compare compare-check
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -77,6 +77,12 @@ serve-fastapi: PORT ?= 8003
 serve-fastapi: install  ## FastAPI under uvicorn on :8003
 	$(call serve,FastAPI,$(PORT),$(BIN)/python -m fastapi_books.initial_data,\
 		$(BIN)/uvicorn fastapi_books.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS))
+
+compare: install  ## Write docs/compare.html: the three packages' code side by side, concern by concern
+	$(BIN)/python -m sidebyside page
+
+compare-check: compare  ## Check docs/compare.html in headless Chromium (1440 and 390 px), with screenshots
+	$(BIN)/python -m sidebyside check-layout
 
 clean:  ## Remove .venv and var/ (the databases and the generated token)
 	rm -rf $(VENV) var
