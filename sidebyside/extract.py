@@ -35,11 +35,12 @@ class Snippet:
     source: str  # dedented, without a trailing newline
     library: bool  # installed code a framework provides, shown for reference and not counted
     file: Path
+    code_lines: frozenset[int]  # the numbers of the lines in the range that are not blank
 
     @property
     def line_count(self) -> int:
-        """The number of lines from first to last, blank lines included."""
-        return self.last_line - self.first_line + 1
+        """The number of lines that are not blank, as line counts of code usually are."""
+        return len(self.code_lines)
 
 
 def lines(count: int) -> str:
@@ -53,14 +54,17 @@ def extract(reference: str, repo_root: Path = REPO_ROOT) -> Snippet:
     if not separator or not name:
         raise MissingReference(f"{reference!r} is not of the form PATH::NAME")
     path, library = locate(path_text, repo_root)
-    lines = path.read_text(encoding="utf-8").splitlines()
+    file_lines = path.read_text(encoding="utf-8").splitlines()
     if path.name == "Makefile":
-        language, (first, last) = "make", makefile_target_range(lines, name, reference)
+        language, (first, last) = "make", makefile_target_range(file_lines, name, reference)
     else:
-        tree = ast.parse("\n".join(lines), filename=str(path))
-        language, (first, last) = "python", python_name_range(tree, lines, name, reference)
-    source = textwrap.dedent("\n".join(lines[first - 1 : last]))
-    return Snippet(reference, path_text, name, language, first, last, source, library, path)
+        tree = ast.parse("\n".join(file_lines), filename=str(path))
+        language, (first, last) = "python", python_name_range(tree, file_lines, name, reference)
+    source = textwrap.dedent("\n".join(file_lines[first - 1 : last]))
+    code_lines = frozenset(n for n in range(first, last + 1) if file_lines[n - 1].strip())
+    return Snippet(
+        reference, path_text, name, language, first, last, source, library, path, code_lines
+    )
 
 
 def merge_adjacent(snippets: list[Snippet]) -> list[Snippet]:
@@ -83,6 +87,7 @@ def merge_adjacent(snippets: list[Snippet]) -> list[Snippet]:
             name=f"{previous.name}, {snippet.name}",
             last_line=snippet.last_line,
             source=textwrap.dedent(source),
+            code_lines=previous.code_lines | snippet.code_lines,
         )
     return merged
 

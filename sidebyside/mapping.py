@@ -82,13 +82,13 @@ def resolve(concerns: list[Concern]) -> list[Row]:
 
 
 def own_line_count(snippets: list[Snippet]) -> int:
-    """Lines of the project's own code in these snippets; a line shown twice counts once."""
+    """Non-blank lines of the project's own code in these snippets; shown twice, counted once."""
     return len(
         {
             (snippet.path, number)
             for snippet in snippets
             if not snippet.library
-            for number in range(snippet.first_line, snippet.last_line + 1)
+            for number in snippet.code_lines
         }
     )
 

@@ -85,10 +85,11 @@ def render_page(rows: list[Row]) -> str:
 <p class="intro">The same book-catalog API in Django + DRF, Flask and FastAPI, one concern per
 row. Each cell is the real source of the functions, classes and settings named in
 <code>docs/compare.toml</code>, extracted by name when the page is made (<code>make compare</code>),
-with its file, line range and line count. Dashed blocks are the framework's own code that a package
-inherits, shown for reference.</p>
+with its file, line range and count of non-blank lines. Dashed blocks are the framework's own code
+that a package inherits, shown for reference.</p>
 <table class="totals">
-<caption>Lines of each package's own code in the rows below (shown twice, counted once)</caption>
+<caption>Non-blank lines of each package's own code in the rows below (shown twice, counted once)
+</caption>
 <tr>{total_names}</tr>
 <tr>{total_counts}</tr>
 </table>

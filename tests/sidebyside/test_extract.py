@@ -61,7 +61,6 @@ def repo(tmp_path: Path) -> Path:
 def lines_of(repo: Path, reference: str) -> tuple[int, int, str]:
     """The first line, last line and source of a reference."""
     snippet = extract(reference, repo)
-    assert snippet.line_count == snippet.last_line - snippet.first_line + 1
     return snippet.first_line, snippet.last_line, snippet.source
 
 
@@ -133,6 +132,13 @@ def test_adjacent_snippets_of_one_file_are_shown_as_one(repo: Path) -> None:
         ("LIMIT, first", 5, 6),
         ("cached", 14, 17),
     ]
+
+
+def test_line_counts_leave_out_blank_lines(repo: Path) -> None:
+    """A count of lines is of non-blank lines, also across the blank lines that a merge spans."""
+    assert extract("pkg/mod.py::Shelf", repo).line_count == 6
+    merged = merge_adjacent([extract(f"pkg/mod.py::{name}", repo) for name in ("second", "router")])
+    assert [(s.first_line, s.last_line, s.line_count) for s in merged] == [(6, 10, 4)]
 
 
 def test_mapping_without_a_cell_is_refused(tmp_path: Path) -> None:
