@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if arguments.command == "page":
         arguments.file.write_text(render_page(resolve(concerns)), encoding="utf-8")
-        print(f"Wrote {arguments.file}")
+        print(f"Wrote {os.path.relpath(arguments.file)}")
         return 0
 
     by_id = {concern.id: concern for concern in concerns}

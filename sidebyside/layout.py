@@ -115,7 +115,8 @@ def check_layout(page_file: Path) -> int:
             found = check_viewport(page, url, width, height, side_by_side)
             problems += [f"{name} ({width} px): {problem}" for problem in found]
             verdict = "FAILED" if found else "ok"
-            print(f"{name} ({width} px): {verdict}; screenshot {screenshot_path(url, width)}")
+            shown = os.path.relpath(screenshot_path(url, width))
+            print(f"{name} ({width} px): {verdict}; screenshot {shown}")
         context.close()
     problems += [f"the page requested {request}" for request in requests_elsewhere]
     for problem in problems:
