@@ -96,6 +96,9 @@ def screenshot_path(url: str, width: int) -> Path:
 
 def check_layout(page_file: Path) -> int:
     """Check the page at every viewport; 0 if all is well, 1 with the problems printed."""
+    if not Path(CHROMIUM).is_file():
+        print(f"No browser at {CHROMIUM}: install Debian's chromium (apt-get install chromium).")
+        return 2
     url = page_file.resolve().as_uri()
     requests_elsewhere: list[str] = []
     problems = []

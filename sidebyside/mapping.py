@@ -62,7 +62,7 @@ def load_concerns(mapping_file: Path = MAPPING_FILE) -> list[Concern]:
     return concerns
 
 
-def resolve(concerns: list[Concern]) -> list[Row]:
+def resolve(concerns: list[Concern], repo_root: Path = REPO_ROOT) -> list[Row]:
     """Every concern's snippets; MissingReference naming every reference that is not found."""
     rows, missing = [], []
     for concern in concerns:
@@ -71,7 +71,7 @@ def resolve(concerns: list[Concern]) -> list[Row]:
             cells[framework] = []
             for reference in references:
                 try:
-                    cells[framework].append(extract(reference))
+                    cells[framework].append(extract(reference, repo_root))
                 except MissingReference as error:
                     missing.append(f"[{concern.id}, {framework}] {error}")
             cells[framework] = merge_adjacent(cells[framework])

@@ -37,7 +37,9 @@ section.concern { scroll-margin-top: 36px; padding: 18px 0 10px; border-bottom: 
 .note { margin: 0 0 10px; max-width: 75em; color: #424a53; }
 .cells { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 16px; }
 .cell { min-width: 0; }
-.cell .framework { display: none; }
+/* Wide: the sticky row above names the columns; the name stays for screen readers. */
+.cell .framework { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip-path: inset(50%); }
 .count { font-weight: normal; color: #59636e; white-space: nowrap; }
 figure { margin: 0 0 10px; }
 figcaption { font-size: 0.8rem; color: #59636e; margin: 0 0 2px; overflow-wrap: anywhere; }
@@ -54,7 +56,7 @@ footer { color: #59636e; font-size: 0.85rem; padding-top: 12px; padding-bottom: 
   header, main, footer { padding: 0 12px; }
   .columns { display: none; }
   .cells { grid-template-columns: minmax(0, 1fr); }
-  .cell .framework { display: inline; }
+  .cell .framework { position: static; width: auto; height: auto; clip-path: none; }
   pre.hl { white-space: pre; overflow-x: auto; overflow-wrap: normal; font-size: 11.5px; }
 }
 """
