@@ -2,11 +2,13 @@
 
 A reference is `PATH::NAME`. In a Python file, NAME is a qualified name found with `ast`: a
 function, class or module-level assignment (`create_app`, `DATABASES`), or a name inside a class
-(`BookViewSet.update`, `BookViewSet.queryset`). The range includes the decorators, the comment lines
-right above, and for a module-level assignment the calls on that name right after it
-(`router = SimpleRouter(...)` then `router.register(...)`). In the Makefile, NAME is a target:
-its rule lines and recipe. PATH is relative to the repository root; a path that is not in it is
-looked up in an installed package (`rest_framework/mixins.py`): what a framework does for the code.
+(`BookViewSet.update`, `BookViewSet.queryset`). The range includes the decorators and the comment
+lines right above. A module-level assignment also takes the statements right after it that call a
+method of that name or assign into it: `router = SimpleRouter(...)` then `router.register(...)`,
+`DATABASES = {...}` then `DATABASES["default"]["CONN_MAX_AGE"] = 60`. In the Makefile, NAME is a
+target: its rule lines and recipe. PATH is relative to the repository root; a path that is not in
+it is looked up in an installed package (`rest_framework/mixins.py`): what a framework does for
+the code.
 """
 
 import ast
@@ -127,7 +129,7 @@ def python_name_range(
     last = statement.end_lineno or statement.lineno
     if len(parts) == 1 and isinstance(statement, ast.Assign | ast.AnnAssign):
         for following in body[index + 1 :]:
-            if not calls_method_of(following, parts[0]):
+            if not changes(following, parts[0]):
                 break
             last = following.end_lineno or following.lineno
     while first > 1 and lines[first - 2].strip().startswith("#"):
@@ -151,15 +153,26 @@ def defined_names(statement: ast.stmt) -> set[str]:
     return names
 
 
-def calls_method_of(statement: ast.stmt, name: str) -> bool:
-    """Whether a statement is a bare call of a method on `name`, such as app.include_router(...)."""
-    return (
-        isinstance(statement, ast.Expr)
-        and isinstance(statement.value, ast.Call)
-        and isinstance(statement.value.func, ast.Attribute)
-        and isinstance(statement.value.func.value, ast.Name)
-        and statement.value.func.value.id == name
+def changes(statement: ast.stmt, name: str) -> bool:
+    """Whether a statement calls a method of `name` (app.include_router(...)) or assigns into it
+    (DATABASES["default"]["OPTIONS"] = ...)."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        targets = [statement.value.func]
+    elif isinstance(statement, ast.Assign | ast.AugAssign | ast.AnnAssign):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+    else:
+        return False
+    return any(
+        isinstance(target, ast.Attribute | ast.Subscript) and root_name(target) == name
+        for target in targets
     )
+
+
+def root_name(expression: ast.expr) -> str | None:
+    """The name an attribute or item chain starts from: `a` for a.b["c"].d."""
+    while isinstance(expression, ast.Attribute | ast.Subscript | ast.Call):
+        expression = expression.func if isinstance(expression, ast.Call) else expression.value
+    return expression.id if isinstance(expression, ast.Name) else None
 
 
 def makefile_target_range(lines: list[str], target: str, reference: str) -> tuple[int, int]:
