@@ -176,15 +176,21 @@ def root_name(expression: ast.expr) -> str | None:
 
 
 def makefile_target_range(lines: list[str], target: str, reference: str) -> tuple[int, int]:
-    """The first and last line of a Makefile target: its rule lines, then its recipe."""
-    rule_lines = [
-        number
-        for number, line in enumerate(lines, start=1)
-        if line.startswith(f"{target}:") and not line.startswith(f"{target}:=")
-    ]
+    """The first and last line of a Makefile target: the rule with its recipe, the target's rule
+    lines right above it (such as `serve: PORT ?= 8000`), and the comment above those."""
+
+    def is_rule(number: int) -> bool:
+        """Whether this line (counted from 1) is a rule line of the target."""
+        line = lines[number - 1]
+        return line.startswith(f"{target}:") and not line.startswith(f"{target}:=")
+
+    rule_lines = [number for number in range(1, len(lines) + 1) if is_rule(number)]
     if not rule_lines:
         raise MissingReference(f"{reference}: the Makefile has no target {target!r}")
-    first, last = rule_lines[0], rule_lines[-1]
+    with_recipe = [n for n in rule_lines if n < len(lines) and lines[n].startswith("\t")]
+    first = last = (with_recipe or rule_lines)[-1]
+    while first > 1 and is_rule(first - 1):
+        first -= 1
     # The recipe: tab-indented lines, and the lines a backslash continues.
     while last < len(lines) and (lines[last].startswith("\t") or lines[last - 1].endswith("\\")):
         last += 1

@@ -36,6 +36,7 @@ class Shelf:
 '''
 
 MAKEFILE = """# The first comment.
+serve: WORKERS ?= 2
 
 # Starts the server.
 serve: PORT ?= 8000
@@ -91,11 +92,13 @@ def test_assignment_takes_the_changes_to_it_that_follow(repo: Path) -> None:
 
 
 def test_makefile_target_with_its_rules_recipe_and_comment(repo: Path) -> None:
-    """A target's lines: the comment above, both rule lines, and the continued recipe."""
+    """A target's lines: the comment above, both rule lines, and the continued recipe; a rule line
+    of the same target elsewhere (WORKERS) is left out rather than the lines between."""
     first, last, source = lines_of(repo, "Makefile::serve")
-    assert (first, last) == (3, 8)
+    assert (first, last) == (4, 9)
+    assert source.startswith("# Starts the server.\nserve: PORT ?= 8000\n")
     assert source.endswith("\tpython -m server")
-    assert lines_of(repo, "Makefile::test")[:2] == (10, 11)
+    assert lines_of(repo, "Makefile::test")[:2] == (11, 12)
 
 
 def test_installed_package_code_is_marked_as_library(repo: Path) -> None:
