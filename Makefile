@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 CPUS := $(shell nproc 2>/dev/null || echo 1)
 export HOST
 
-.PHONY: help install lock lint format test fuzz serve-django serve-flask serve-fastapi createsuperuser bench report clean
+.PHONY: help install lock lint format test fuzz serve-django serve-flask serve-fastapi createsuperuser bench report compare compare-check clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
@@ -148,6 +148,12 @@ bench: install  ## Load-test the three, the article's snippets and raw WSGI/ASGI
 
 report: $(BIN)/.installed-bench  ## Write docs/benchmark.md, its chart and README's measured table from bench results
 	$(BIN)/python bench/report.py --results $(BENCH_RESULTS) --docs $(REPORT_DOCS) --readme $(REPORT_README)
+
+compare: install  ## Write docs/compare.html: the three packages' code side by side, concern by concern
+	$(BIN)/python -m sidebyside page
+
+compare-check: compare  ## Check docs/compare.html in headless Chromium (1440 and 390 px), with screenshots
+	$(BIN)/python -m sidebyside check-layout
 
 clean:  ## Remove .venv and var/ (the databases, static files and generated secrets)
 	rm -rf $(VENV) var

@@ -1,0 +1,127 @@
+"""Check the page in headless Chromium: three columns on a laptop, one on a phone, and screenshots.
+
+Debian's chromium, driven by Playwright (which downloads no browser of its own here).
+"""
+
+import itertools
+import os
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import Page, Request, sync_playwright
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Width, height, and whether the three cells of a row stand side by side.
+VIEWPORTS = {"laptop": (1440, 900, True), "phone": (390, 844, False)}
+# The row the screenshots show after the page's top: three cells of a similar size.
+SCREENSHOT_ROW = "create"
+
+# Measured in the page: every row's cells, whether the page scrolls sideways, and fonts too small.
+MEASURE = """() => {
+  const box = (element) => {
+    const r = element.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top + scrollY, bottom: r.bottom + scrollY};
+  };
+  return {
+    viewport: innerWidth,
+    pageWidth: document.documentElement.scrollWidth,
+    rows: [...document.querySelectorAll("section.concern")].map((row) => ({
+      id: row.id,
+      cells: [...row.querySelectorAll(".cell")].map(box),
+    })),
+    overflowingCode: [...document.querySelectorAll("pre")].filter(
+      (pre) => getComputedStyle(pre).overflowX === "visible" && pre.scrollWidth > pre.clientWidth
+    ).length,
+    smallestFont: Math.min(...[...document.querySelectorAll("pre, p, figcaption")].map(
+      (element) => parseFloat(getComputedStyle(element).fontSize))),
+  };
+}"""
+
+
+def layout_problems(measured: dict, side_by_side: bool) -> list[str]:
+    """What is wrong with a measured layout; nothing when it is as designed."""
+    problems = []
+    if measured["pageWidth"] > measured["viewport"]:
+        problems.append(
+            f"the page is {measured['pageWidth']} px wide in a {measured['viewport']} px window"
+        )
+    if measured["overflowingCode"]:
+        problems.append(f"{measured['overflowingCode']} code blocks overflow their cell")
+    if measured["smallestFont"] < 11:
+        problems.append(f"text as small as {measured['smallestFont']} px")
+    for row in measured["rows"]:
+        cells = row["cells"]
+        if len(cells) != 3:
+            problems.append(f"row {row['id']} has {len(cells)} cells, not 3")
+            continue
+        pairs = list(itertools.pairwise(cells))
+        if side_by_side:
+            level = all(abs(a["top"] - b["top"]) < 1 for a, b in pairs)
+            in_order = all(a["right"] <= b["left"] for a, b in pairs)
+            if not (level and in_order):
+                problems.append(f"row {row['id']}: the cells are not three columns side by side")
+        else:
+            stacked = all(a["bottom"] <= b["top"] for a, b in pairs)
+            wide = 0.8 * measured["viewport"]
+            full_width = all(cell["right"] - cell["left"] > wide for cell in cells)
+            if not (stacked and full_width):
+                problems.append(f"row {row['id']}: the cells are not stacked at full width")
+    return problems
+
+
+def check_viewport(page: Page, url: str, width: int, height: int, side_by_side: bool) -> list[str]:
+    """Load the page at one size, measure it, and save a screenshot beside it."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(url)
+    problems = layout_problems(page.evaluate(MEASURE), side_by_side)
+    page.goto(f"{url}#{SCREENSHOT_ROW}")
+    page.screenshot(path=screenshot_path(url, width))
+    return problems
+
+
+def screenshot_path(url: str, width: int) -> Path:
+    """docs/compare-1440.png beside docs/compare.html."""
+    page_file = Path(url.removeprefix("file://"))
+    return page_file.with_name(f"{page_file.stem}-{width}.png")
+
+
+def check_layout(page_file: Path) -> int:
+    """Check the page at every viewport; 0 if all is well, 1 with the problems printed."""
+    if not Path(CHROMIUM).is_file():
+        print(f"No browser at {CHROMIUM}: install Debian's chromium (apt-get install chromium).")
+        return 2
+    url = page_file.resolve().as_uri()
+    requests_elsewhere: list[str] = []
+    problems = []
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        page = context.new_page()
+
+        def note_request(request: Request) -> None:
+            """Self-contained: the page may load nothing but itself."""
+            if request.url.split("#")[0] != url:
+                requests_elsewhere.append(request.url)
+
+        page.on("request", note_request)
+        for name, (width, height, side_by_side) in VIEWPORTS.items():
+            found = check_viewport(page, url, width, height, side_by_side)
+            problems += [f"{name} ({width} px): {problem}" for problem in found]
+            verdict = "FAILED" if found else "ok"
+            shown = os.path.relpath(screenshot_path(url, width))
+            print(f"{name} ({width} px): {verdict}; screenshot {shown}")
+        context.close()
+    problems += [f"the page requested {request}" for request in requests_elsewhere]
+    for problem in problems:
+        print(problem)
+    return 1 if problems else 0

@@ -1,0 +1,51 @@
+"""The layout verdicts of `make compare-check`, on measurements made up for each case."""
+
+from typing import Any
+
+from sidebyside.layout import layout_problems
+
+
+def measured(cells: list[tuple[float, float, float, float]], **page: Any) -> dict[str, Any]:
+    """A page of one row with these cells as (left, right, top, bottom)."""
+    boxes = [dict(zip(("left", "right", "top", "bottom"), cell, strict=True)) for cell in cells]
+    defaults = {"viewport": 1440, "pageWidth": 1440, "overflowingCode": 0, "smallestFont": 12}
+    return {**defaults, **page, "rows": [{"id": "create", "cells": boxes}]}
+
+
+COLUMNS = [(24, 470, 100, 600), (486, 932, 100, 400), (948, 1394, 100, 500)]
+STACKED = [(12, 378, 100, 600), (12, 378, 610, 900), (12, 378, 910, 1200)]
+
+
+def test_three_columns_pass_on_a_laptop_and_fail_on_a_phone() -> None:
+    """Side by side is right at 1440 px, and wrong where the cells should stack."""
+    assert layout_problems(measured(COLUMNS), side_by_side=True) == []
+    assert layout_problems(measured(COLUMNS, viewport=390, pageWidth=390), side_by_side=False) == [
+        "row create: the cells are not stacked at full width"
+    ]
+
+
+def test_stacked_cells_pass_on_a_phone_and_fail_on_a_laptop() -> None:
+    """Stacked is right at 390 px, and wrong where there is room for three columns."""
+    assert layout_problems(measured(STACKED, viewport=390, pageWidth=390), side_by_side=False) == []
+    assert layout_problems(measured(STACKED), side_by_side=True) == [
+        "row create: the cells are not three columns side by side"
+    ]
+
+
+def test_a_page_wider_than_the_window_or_tiny_text_fails() -> None:
+    """Sideways scrolling of the whole page, overflowing code and small fonts are each reported."""
+    problems = layout_problems(
+        measured(COLUMNS, pageWidth=1500, overflowingCode=2, smallestFont=9), side_by_side=True
+    )
+    assert problems == [
+        "the page is 1500 px wide in a 1440 px window",
+        "2 code blocks overflow their cell",
+        "text as small as 9 px",
+    ]
+
+
+def test_a_row_without_three_cells_fails() -> None:
+    """A row that lost a cell is reported, whatever the width."""
+    assert layout_problems(measured(COLUMNS[:2]), side_by_side=True) == [
+        "row create has 2 cells, not 3"
+    ]
