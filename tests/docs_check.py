@@ -9,9 +9,6 @@ went to the server itself, and save a screenshot under var/docs-check/.
 import os
 import re
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,9 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx2
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Request, Route, sync_playwright
+
+from tests.live.servers import LiveServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO_ROOT / "var" / "docs-check"
@@ -38,67 +36,28 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-STARTUP_SECONDS = 90
 RENDER_SECONDS = 30
 # The operations Swagger UI must show: GET /books and the /books/{id} routes, whatever the
 # framework calls the id parameter.
 BOOK_PATHS = (re.compile(r"/books"), re.compile(r"/books/\{\w+\}"))
 
 
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 now, chosen by the OS."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def served(framework: str, database_dir: Path, api_token: str = "") -> Iterator[str]:
-    """Run `make serve-<framework>` on a free port until the block ends; yield its base URL."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "BOOKS_API_TOKEN": api_token or secrets.token_urlsafe(16),
-        "DATABASE_URL": f"sqlite:///{database_dir / framework}.sqlite3",
-    }
-    command = ["make", "--no-print-directory", f"serve-{framework}", f"PORT={port}", "WORKERS=1"]
-    log = (database_dir / f"{framework}.log").open("w")
-    # A session of its own, so that the server and its workers stop together.
-    server = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    """Run `make serve-<framework>` (as the live suite does) until the block ends; yield its URL."""
+    server = LiveServer(
+        framework,
+        database_url=f"sqlite:///{database_dir / framework}.sqlite3",
+        api_token=api_token or secrets.token_urlsafe(16),
+        log_path=database_dir / f"{framework}.log",
+        workers=1,
     )
-    base_url = f"http://127.0.0.1:{port}"
+    server.start()
     try:
-        wait_for_health(base_url, server)
-        yield base_url
+        server.wait_until_healthy()
+        yield server.base_url
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
-
-
-def wait_for_health(base_url: str, server: subprocess.Popen) -> None:
-    """Poll GET /health until it answers 200, or fail at the deadline or if the server exits."""
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with status {server.returncode}")
-        try:
-            if httpx2.get(f"{base_url}/health", timeout=2).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{base_url}/health did not answer 200 within {STARTUP_SECONDS} s")
+        server.terminate()
 
 
 def rendered_paths(page: Page) -> list[str]:
@@ -169,7 +128,7 @@ def main(frameworks: list[str]) -> int:
             try:
                 with served(framework, scratch_dir) as base_url:
                     print(check_docs(framework, base_url, scratch_dir), flush=True)
-            except (AssertionError, RuntimeError, PlaywrightError) as error:
+            except (AssertionError, RuntimeError, TimeoutError, PlaywrightError) as error:
                 log = (scratch_dir / f"{framework}.log").read_text()
                 print(f"{framework}: FAILED: {error}\n--- server output ---\n{log}", flush=True)
                 return 1
