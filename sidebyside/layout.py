@@ -11,6 +11,8 @@ from pathlib import Path
 from playwright.sync_api import Page, Request, sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# No sandbox (containers), no GPU, and none of Chromium's own traffic to Google's services; make
+# docs-check launches it the same way.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -6,7 +6,6 @@ Playwright), wait until the books operations are rendered, check that every requ
 went to the server itself, and save a screenshot under var/docs-check/.
 """
 
-import os
 import re
 import secrets
 import sys
@@ -20,22 +19,12 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Request, Route, sync_playwright
 
+from sidebyside.layout import CHROMIUM, CHROMIUM_ARGS
 from tests.live.servers import LiveServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO_ROOT / "var" / "docs-check"
 FRAMEWORKS = ("django", "flask", "fastapi")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# No sandbox (containers), no GPU, and none of Chromium's own traffic to Google's services.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 RENDER_SECONDS = 30
 # The operations Swagger UI must show: GET /books and the /books/{id} routes, whatever the
 # framework calls the id parameter.
@@ -85,7 +74,7 @@ def check_docs(framework: str, base_url: str, browser_dir: Path) -> str:
             browser_dir / framework,
             executable_path=CHROMIUM,
             headless=True,
-            args=CHROMIUM_FLAGS,
+            args=CHROMIUM_ARGS,
             viewport={"width": 1280, "height": 900},
         )
         loaded: list[str] = []
