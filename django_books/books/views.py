@@ -112,8 +112,7 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
             parse_json_body(request)
 
     def get_queryset(self) -> QuerySet[Book]:
-        """All books: locked for a write; for the list, those whose title or author contains
-        ?search= literally."""
+        """All books, locked for a write; for the list, those with ?search= in title or author."""
         books = super().get_queryset()
         if self.action in WRITE_ACTIONS:
             # SELECT … FOR UPDATE, in the write's transaction: on PostgreSQL a racing write of the
@@ -182,8 +181,8 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
     def perform_destroy(self, instance: Book) -> None:
         """Delete the book; 404 if it went since the lookup.
 
-        The DELETE's row count decides, not the lookup before it (Model.delete() answers for a
-        row it did not find too): of two DELETEs of one book, only the one that deleted it is 204.
+        The DELETE's row count decides, not the lookup before it (Model.delete() returns quietly
+        when the row is gone): of two DELETEs of one book, only the one that deleted it is 204.
         """
         deleted, _ = Book.objects.filter(pk=instance.pk).delete()
         if not deleted:
