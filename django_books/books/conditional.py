@@ -1,11 +1,12 @@
 """Conditional requests (RFC 9110 §13): a book's ETag, If-None-Match on reads, If-Match on writes.
 
-Django's own tools answer these headers before the view runs: the condition() decorator and
-ConditionalGetMiddleware (through get_conditional_response). That would put a 412 before DRF's
-401, the body's 422 and the missing book's 404; it would check If-Match apart from the write, so
-two writers naming the same version could both pass; and get_conditional_response also holds
-reads to If-Match and writes to If-None-Match, which this API ignores. So the views call these
-after their own checks, the write's inside its transaction; the parsing and quoting are Django's.
+Django's own tools decide at the wrong moment for this API, so the views call these instead, and
+use Django's parse_etags and quote_etag. The condition() decorator answers before the view runs:
+a 412 would come before DRF's 401, the body's 422 and the missing book's 404, and its check is a
+query apart from the write (two writers naming one version would both pass).
+ConditionalGetMiddleware works on a GET's finished response. And get_conditional_response, which
+both use, takes an If-Match with no valid entity-tag (`If-Match: 3`) for no condition, holds reads
+to If-Match and writes to If-None-Match (both ignored here), and answers 412 without a problem.
 """
 
 from django.utils.http import parse_etags, quote_etag

@@ -23,7 +23,7 @@ class PreconditionFailed(APIException):
     """412: If-Match names no current version of the book."""
 
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = "If-Match does not name the current ETag of the book."
+    default_detail = "If-Match does not name the book's current ETag."
     default_code = "precondition_failed"
 
 
