@@ -159,7 +159,7 @@ REST_FRAMEWORK = {
 # ------------------------------------------------------------------------------
 SPECTACULAR_SETTINGS = {
     "TITLE": "Books API",
-    "VERSION": "1.0.0",
+    "VERSION": "1.1.0",
     "OAS_VERSION": "3.1.0",
     # Request bodies get their own components, without the read-only id.
     "COMPONENT_SPLIT_REQUEST": True,

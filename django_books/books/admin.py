@@ -1,6 +1,8 @@
 """The books in Django's admin, at /admin/."""
 
 from django.contrib import admin
+from django.forms import ModelForm
+from django.http import HttpRequest
 
 from django_books.books.models import Book
 
@@ -16,3 +18,22 @@ class BookAdmin(admin.ModelAdmin):
     list_display = ("id", "title", "author")
     list_display_links = ("id", "title")
     search_fields = ("title", "author")
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Book | None:
+        """The book; a posted change or delete form locks it, as the API's writes do.
+
+        The admin handles those posts in a transaction: a racing API write waits for it, and a
+        book deleted in between is one that "doesn't exist", not one that the save brings back.
+        """
+        book = super().get_object(request, object_id, from_field)
+        if book is None or request.method != "POST":
+            return book
+        return self.get_queryset(request).select_for_update().filter(pk=book.pk).first()
+
+    def save_model(self, request: HttpRequest, obj: Book, form: ModelForm, change: bool) -> None:
+        """Save; a change of the title or author adds 1 to the version, so the book's ETag moves."""
+        if change and form.has_changed():
+            obj.version += 1  # read under the lock (get_object): no write came in between
+        super().save_model(request, obj, form, change)

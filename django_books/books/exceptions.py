@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 
 
 class Conflict(APIException):
@@ -11,6 +11,20 @@ class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "Another book already has this title and author."
     default_code = "conflict"
+
+
+class BookNotFound(NotFound):
+    """404 for a book deleted since its lookup, in the words get_object_or_404 uses for it."""
+
+    default_detail = "No Book matches the given query."
+
+
+class PreconditionFailed(APIException):
+    """412: If-Match names no current version of the book."""
+
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "If-Match does not name the book's current ETag."
+    default_code = "precondition_failed"
 
 
 class ContentTooLarge(APIException):

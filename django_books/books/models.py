@@ -10,6 +10,10 @@ class Book(models.Model):
 
     title = models.CharField(max_length=MAX_TEXT_LENGTH)
     author = models.CharField(max_length=MAX_TEXT_LENGTH)
+    # Grows by 1 with every write that changes the title or the author; the ETag is made of it.
+    # Django has no version counter of its own (SQLAlchemy's version_id_col): the writes in
+    # views.py bump it. The database default fills in the rows that were there before the column.
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
 
     class Meta:
         ordering = ("id",)

@@ -60,11 +60,29 @@ LOCATION_HEADER = OpenApiParameter(
 WWW_AUTHENTICATE_HEADER = OpenApiParameter(
     "WWW-Authenticate", str, OpenApiParameter.HEADER, required=True, response=[401]
 )
+# Conditional requests (conditional.py): the book's version as its ETag, and the headers naming it.
+ETAG_HEADER = OpenApiParameter(
+    "ETag", str, OpenApiParameter.HEADER, required=True, response=[200, 201, 304]
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="304 when it names the book's current ETag (weak comparison), or is *.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="412 unless it names the book's current ETag (strong comparison), or is *.",
+)
+NOT_MODIFIED = {304: OpenApiResponse(description="If-None-Match names the current ETag.")}
 PROBLEM_DESCRIPTIONS = {
     400: "The body is not parseable JSON.",
     401: "A write without the right bearer token.",
     404: "No route at this path, or no book with this id.",
     409: "Another book already has this title and author.",
+    412: "If-Match names no current version of the book.",
     413: "The body is over 64 KiB.",
     415: "The body's Content-Type is not application/json.",
     422: "Invalid body or query parameters, one error per field.",

@@ -3,9 +3,11 @@
 from collections.abc import Mapping
 from typing import Any
 
+from django.db.models import F
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from django_books.books.exceptions import BookNotFound
 from django_books.books.models import MAX_TEXT_LENGTH, Book
 
 # What str.strip() removes, and what no supported database stores, as regex ranges.
@@ -70,6 +72,28 @@ class BookSerializer(serializers.ModelSerializer):
         if unknown_fields:
             raise serializers.ValidationError(unknown_fields)
         return validated_data
+
+    def update(self, instance: Book, validated_data: dict[str, Any]) -> Book:
+        """Write the fields whose value changes, and bump the version; no change, no write.
+
+        Not ModelSerializer.update(), whose Model.save() writes every field it read (a PATCH of
+        the title would put back an author that a racing PATCH had just changed) and INSERTs when
+        its UPDATE matches no row (a book deleted since the lookup would come back, under its id).
+        """
+        changes = {
+            field: value
+            for field, value in validated_data.items()
+            if getattr(instance, field) != value
+        }
+        if not changes:
+            return instance  # PATCH {}, or the values the book has: the same version and ETag
+        # An UPDATE of just these columns, which never INSERTs, its row count telling whether the
+        # book is still there; F() adds 1 to the version as stored, not as it was read.
+        updated = Book.objects.filter(pk=instance.pk).update(**changes, version=F("version") + 1)
+        if not updated:
+            raise BookNotFound  # deleted since the lookup
+        instance.refresh_from_db()
+        return instance
 
 
 # The bodies below are for the OpenAPI document: problems.py builds them.

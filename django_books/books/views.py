@@ -12,14 +12,19 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from django_books.books.exceptions import Conflict
+from django_books.books.conditional import check_if_match, etag, is_not_modified
+from django_books.books.exceptions import BookNotFound, Conflict
 from django_books.books.functions import ASCII_LOWERCASE, AsciiLower
 from django_books.books.models import Book
 from django_books.books.pagination import LinkHeaderPagination
 from django_books.books.parsers import parse_json_body
 from django_books.books.schema import (
     BOOK_ID,
+    ETAG_HEADER,
+    IF_MATCH,
+    IF_NONE_MATCH,
     LOCATION_HEADER,
+    NOT_MODIFIED,
     PAGE_HEADERS,
     WWW_AUTHENTICATE_HEADER,
     problems,
@@ -27,6 +32,7 @@ from django_books.books.schema import (
 from django_books.books.serializers import BookSerializer, HealthSerializer
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+WRITE_ACTIONS = {"update", "partial_update", "destroy"}
 
 
 class AllowHeaderMixin:
@@ -68,23 +74,24 @@ class AllowHeaderMixin:
         parameters=PAGE_HEADERS, responses={200: BookSerializer(many=True), **problems(422, 503)}
     ),
     create=extend_schema(
-        parameters=[LOCATION_HEADER, WWW_AUTHENTICATE_HEADER],
+        parameters=[LOCATION_HEADER, ETAG_HEADER, WWW_AUTHENTICATE_HEADER],
         responses={201: BookSerializer, **problems(400, 401, 409, 413, 415, 422, 503)},
     ),
     retrieve=extend_schema(
-        parameters=[BOOK_ID], responses={200: BookSerializer, **problems(404, 503)}
+        parameters=[BOOK_ID, IF_NONE_MATCH, ETAG_HEADER],
+        responses={200: BookSerializer, **NOT_MODIFIED, **problems(404, 503)},
     ),
     update=extend_schema(
-        parameters=[BOOK_ID, WWW_AUTHENTICATE_HEADER],
-        responses={200: BookSerializer, **problems(400, 401, 404, 409, 413, 415, 422, 503)},
+        parameters=[BOOK_ID, IF_MATCH, ETAG_HEADER, WWW_AUTHENTICATE_HEADER],
+        responses={200: BookSerializer, **problems(400, 401, 404, 409, 412, 413, 415, 422, 503)},
     ),
     partial_update=extend_schema(
-        parameters=[BOOK_ID, WWW_AUTHENTICATE_HEADER],
-        responses={200: BookSerializer, **problems(400, 401, 404, 409, 413, 415, 422, 503)},
+        parameters=[BOOK_ID, IF_MATCH, ETAG_HEADER, WWW_AUTHENTICATE_HEADER],
+        responses={200: BookSerializer, **problems(400, 401, 404, 409, 412, 413, 415, 422, 503)},
     ),
     destroy=extend_schema(
-        parameters=[BOOK_ID, WWW_AUTHENTICATE_HEADER],
-        responses={204: None, **problems(401, 404, 503)},
+        parameters=[BOOK_ID, IF_MATCH, WWW_AUTHENTICATE_HEADER],
+        responses={204: None, **problems(401, 404, 412, 503)},
     ),
 )
 class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
@@ -105,8 +112,15 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
             parse_json_body(request)
 
     def get_queryset(self) -> QuerySet[Book]:
-        """All books; for the list, those whose title or author contains ?search= literally."""
+        """All books, locked for a write; for the list, those with ?search= in title or author."""
         books = super().get_queryset()
+        if self.action in WRITE_ACTIONS:
+            # SELECT … FOR UPDATE, in the write's transaction: on PostgreSQL a racing write of the
+            # same book waits here until the other commits, then finds the book as that one left
+            # it (its If-Match is checked against the new version), or finds none (404). SQLite has
+            # no row locks: its transactions begin IMMEDIATE (settings), so the lookup already
+            # holds the database's write lock.
+            return books.select_for_update()
         search = self.request.query_params.get("search")
         if self.action != "list" or not search:
             return books
@@ -119,25 +133,72 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
         books = books.alias(title_folded=AsciiLower("title"), author_folded=AsciiLower("author"))
         return books.filter(Q(title_folded__contains=folded) | Q(author_folded__contains=folded))
 
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Create a book: 201 with its Location and ETag."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        headers = self.get_success_headers(serializer.data)
+        return book_response(serializer, status.HTTP_201_CREATED, headers)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One book with its ETag; 304 without a body when If-None-Match names that tag."""
+        book = self.get_object()
+        if is_not_modified(request, book):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(book)})
+        return book_response(self.get_serializer(book))
+
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Replace or patch a book; the body is validated before the lookup (422 before 404)."""
+        """Replace or patch a book: 422, then 404, then 412 (If-Match), then 409.
+
+        The lookup, the If-Match check and the write are one transaction, the book locked from
+        the lookup on: two writers naming the same version get one 200 and one 412.
+        """
         serializer = self.get_serializer(data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        serializer.instance = self.get_object()
-        self.perform_update(serializer)
-        return Response(serializer.data)
+        with transaction.atomic():
+            serializer.instance = self.get_object()
+            check_if_match(request, serializer.instance)
+            self.perform_update(serializer)
+        return book_response(serializer)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Delete a book: 404, then 412 (If-Match), in one transaction with the DELETE."""
+        with transaction.atomic():
+            book = self.get_object()
+            check_if_match(request, book)
+            self.perform_destroy(book)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def perform_create(self, serializer: BaseSerializer) -> None:
         """Insert the book; a duplicate (title, author) is a 409."""
         save_unless_duplicate(serializer)
 
     def perform_update(self, serializer: BaseSerializer) -> None:
-        """Update the book; a duplicate (title, author) is a 409."""
+        """Update the book (BookSerializer.update); a duplicate (title, author) is a 409."""
         save_unless_duplicate(serializer)
+
+    def perform_destroy(self, instance: Book) -> None:
+        """Delete the book; 404 if it went since the lookup.
+
+        The DELETE's row count decides, not the lookup before it (Model.delete() returns quietly
+        when the row is gone): of two DELETEs of one book, only the one that deleted it is 204.
+        """
+        deleted, _ = Book.objects.filter(pk=instance.pk).delete()
+        if not deleted:
+            raise BookNotFound
 
     def get_success_headers(self, data: dict[str, Any]) -> dict[str, str]:
         """Location of the created book, as a path (DRF looks for a `url` field we do not have)."""
         return {"Location": reverse("book-detail", args=[data["id"]])}
+
+
+def book_response(
+    serializer: BaseSerializer, status_code: int = status.HTTP_200_OK, headers: dict | None = None
+) -> Response:
+    """A response that carries one book: its JSON, and its version as the ETag header."""
+    headers = {**(headers or {}), "ETag": etag(serializer.instance)}
+    return Response(serializer.data, status=status_code, headers=headers)
 
 
 def save_unless_duplicate(serializer: BaseSerializer) -> None:

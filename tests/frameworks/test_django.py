@@ -1,4 +1,5 @@
-"""Django-specific checks: migrations, the seed, settings from the environment, the WSGI entry."""
+"""Django-specific checks: migrations, the seed, settings from the environment, the WSGI entry,
+and the write paths when another request changes the book between its lookup and its write."""
 
 import io
 import json
@@ -12,15 +13,19 @@ from pathlib import Path
 from typing import Any
 from wsgiref.util import setup_testing_defaults
 
+import httpx2
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, models
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 
 from django_books.books.models import Book
 from django_books.books.serializers import BookSerializer
+from django_books.books.views import BookViewSet
 from django_books.wsgi import application
-from tests.contract import MAX_BODY_BYTES, SEED
+from tests.contract import AUTH, MAX_BODY_BYTES, SEED, assert_problem, describe
 
 REPO_ROOT: Path = settings.BASE_DIR
 SETTINGS_VARIABLES = {
@@ -38,6 +43,7 @@ READ_SETTINGS = (
 )
 WSGI_TOKEN = "wsgi-token"
 WSGICall = Callable[[dict[str, Any]], tuple[int, Any]]
+RacingWrite = Callable[[Book], Any]
 
 
 def run_in_repo(*arguments: str, **environment: str) -> str:
@@ -80,6 +86,18 @@ def test_seed_is_in_the_test_database_once() -> None:
     """The data migration ran when the test database was built; migrating again adds nothing."""
     call_command("migrate", verbosity=0)
     assert list(Book.objects.values("id", "title", "author")) == SEED
+
+
+def test_the_version_column_starts_the_books_already_there_at_1(tmp_path: Path) -> None:
+    """Migration 0003 adds the version to a database that holds books: each of them is at 1."""
+    database_url = f"sqlite:///{tmp_path / 'books.sqlite3'}"
+    run_in_repo(
+        "manage.py", "migrate", "books", "0002", "--verbosity", "0", DATABASE_URL=database_url
+    )
+    run_in_repo("manage.py", "migrate", "--verbosity", "0", DATABASE_URL=database_url)
+    with closing(sqlite3.connect(tmp_path / "books.sqlite3")) as db:
+        versions = db.execute("SELECT id, version FROM books_book ORDER BY id").fetchall()
+    assert versions == [(book["id"], 1) for book in SEED]
 
 
 def test_migrate_again_keeps_deletions_and_the_id_sequence(tmp_path: Path) -> None:
@@ -243,3 +261,88 @@ def test_two_authorization_headers_joined_by_the_server_are_401(
     }
     status_code, answer = call_application(post_book(io.BytesIO(body), environ))
     assert status_code == 401, answer
+
+
+# Another request's write between a view's lookup and its own write. Live, the lookup's row lock
+# (PostgreSQL) or the IMMEDIATE transaction (SQLite) makes the racing request wait; here it runs on
+# the test's one connection, right after the lookup and inside the view's transaction (so a view
+# that fails rolls it back too), to show what the write itself does then.
+
+
+@pytest.fixture
+def after_lookup(monkeypatch: pytest.MonkeyPatch) -> Callable[[RacingWrite], None]:
+    """Make BookViewSet's next lookup of a book run a racing write on it right after."""
+
+    def install(racing_write: RacingWrite) -> None:
+        look_up = BookViewSet.get_object
+
+        def get_object(view: BookViewSet) -> Book:
+            monkeypatch.setattr(BookViewSet, "get_object", look_up)  # once
+            book = look_up(view)
+            racing_write(book)
+            return book
+
+        monkeypatch.setattr(BookViewSet, "get_object", get_object)
+
+    return install
+
+
+def delete_book(book: Book) -> None:
+    """A racing DELETE of the book."""
+    Book.objects.filter(pk=book.pk).delete()
+
+
+@pytest.mark.django_db
+def test_a_patch_of_a_book_deleted_after_its_lookup_does_not_bring_it_back(
+    django_client: httpx2.Client, after_lookup: Callable[[RacingWrite], None]
+) -> None:
+    """PATCH racing DELETE: 404, and no row is written with the book's id again.
+
+    ModelSerializer's Model.save() INSERTs the book again, under its id, when its UPDATE finds
+    no row.
+    """
+    after_lookup(delete_book)
+    with CaptureQueriesContext(connection) as queries:
+        response = django_client.patch("/books/1", json={"title": "Back"}, headers=AUTH)
+    assert_problem(response, 404)
+    assert not [query for query in queries if query["sql"].startswith("INSERT")]
+
+
+@pytest.mark.django_db
+def test_a_delete_of_a_book_deleted_after_its_lookup_is_404(
+    django_client: httpx2.Client, after_lookup: Callable[[RacingWrite], None]
+) -> None:
+    """Two DELETEs of one book: the one whose DELETE found no row answers 404, not a second 204."""
+    after_lookup(delete_book)
+    assert_problem(django_client.delete("/books/1", headers=AUTH), 404)
+
+
+@pytest.mark.django_db
+def test_a_patch_keeps_the_change_a_racing_patch_made_to_the_other_field(
+    django_client: httpx2.Client, after_lookup: Callable[[RacingWrite], None]
+) -> None:
+    """PATCHes of different fields: each is stored, and the version counts both.
+
+    Model.save() writes every field it read, so the title's PATCH would put the old author back.
+    """
+    after_lookup(
+        lambda book: Book.objects.filter(pk=book.pk).update(
+            author="Racing Author", version=F("version") + 1
+        )
+    )
+    response = django_client.patch("/books/1", json={"title": "Racing Title"}, headers=AUTH)
+    assert response.status_code == 200, describe(response)
+    stored = Book.objects.get(pk=1)
+    assert (stored.title, stored.author, stored.version) == ("Racing Title", "Racing Author", 3)
+    assert response.json() == {"id": 1, "title": "Racing Title", "author": "Racing Author"}
+    assert response.headers["etag"] == '"3"'
+
+
+@pytest.mark.django_db
+def test_a_duplicate_created_after_the_lookup_is_still_a_409(
+    django_client: httpx2.Client, after_lookup: Callable[[RacingWrite], None]
+) -> None:
+    """Renames racing to one (title, author): the unique constraint decides, as a 409."""
+    after_lookup(lambda book: Book.objects.create(title="Taken", author=book.author))
+    assert_problem(django_client.patch("/books/1", json={"title": "Taken"}, headers=AUTH), 409)
+    assert Book.objects.get(pk=1).title == SEED[0]["title"]

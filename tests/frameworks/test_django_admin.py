@@ -121,6 +121,14 @@ def test_a_book_edited_in_the_admin_is_changed_in_the_api(signed_in: httpx2.Clie
     assert response.headers["location"] == BOOK_LIST
     book = signed_in.get("/books/1")
     assert book.json() == {"id": 1, "title": "Dune Messiah", "author": "Frank Herbert"}
+    assert book.headers["etag"] == '"2"'
+
+
+def test_saving_a_book_unchanged_in_the_admin_keeps_its_etag(signed_in: httpx2.Client) -> None:
+    """The change form saved with the values the book has (after stripping) is no new version."""
+    response = edit_book(signed_in, 1, " Dune ", "Frank Herbert")
+    assert response.status_code == 302, describe(response)
+    assert signed_in.get("/books/1").headers["etag"] == '"1"'
 
 
 @pytest.mark.parametrize(
