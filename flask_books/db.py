@@ -1,5 +1,6 @@
 """The database: one SQLAlchemy engine per app, one session per request, and `flask init-db`."""
 
+from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +11,17 @@ from flask import Flask, current_app, g
 from flask.cli import with_appcontext
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from flask_books.errors import View
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # SQLite: how long a write waits for another worker's write to finish, instead of failing.
 SQLITE_BUSY_TIMEOUT_SECONDS = 20
 # PostgreSQL: how long to try to connect before the request gives up with a 503.
 CONNECT_TIMEOUT_SECONDS = 3
+# How many times a write runs while other requests keep changing its book first (then a 503).
+WRITE_ATTEMPTS = 10
 
 
 def use_write_ahead_log(dbapi_connection: Any, connection_record: Any) -> None:
@@ -49,6 +55,26 @@ def get_session() -> Session:
         # Objects stay readable after commit, so a view can return what it just saved.
         g.db_session = Session(get_engine(), expire_on_commit=False)
     return g.db_session
+
+
+def retry_when_stale(view: View) -> View:
+    """Run a view that reads a book, then writes it, once more if the book changed in between."""
+
+    @wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        """Call the view; on StaleDataError, roll back and call it again."""
+        for _ in range(WRITE_ATTEMPTS - 1):
+            try:
+                return view(*args, **kwargs)
+            except StaleDataError:
+                # Another request changed or deleted the row between this one's read and its
+                # flush (the version check matched no row). Read it afresh and decide again, as if
+                # this request came second: 404 if it is gone, 412 if If-Match no longer names
+                # it, else the write applied to the book as it is now.
+                get_session().rollback()
+        return view(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 def close_session(exception: BaseException | None = None) -> None:
