@@ -13,9 +13,9 @@ from flask_books.conditional import (
     ETAG_HEADERS,
     IF_MATCH,
     IF_NONE_MATCH,
-    etag_header,
-    not_modified,
-    require_if_match,
+    check_if_match,
+    etag,
+    is_not_modified,
 )
 from flask_books.db import get_session, retry_when_stale
 from flask_books.errors import problem_responses
@@ -61,7 +61,7 @@ def get_book_or_404(book_id: int) -> Book:
 def get_book_to_change(book_id: int) -> Book:
     """Return the book a write names: 404 if there is none, 412 if If-Match does not name it."""
     book = get_book_or_404(book_id)
-    require_if_match(book)
+    check_if_match(book)
     return book
 
 
@@ -136,7 +136,10 @@ def list_books(query: dict[str, Any]) -> tuple[list[Book], dict[str, str]]:
 def read_book(book_id: int) -> Response | tuple[Book, dict[str, str]]:
     """Return one book, or 304 if If-None-Match names its ETag."""
     book = get_book_or_404(book_id)
-    return not_modified(book) or (book, etag_header(book))
+    if is_not_modified(book):
+        # Werkzeug sends a 304 without a body, Content-Type or Content-Length.
+        return Response(status=304, headers={"ETag": etag(book)})
+    return book, {"ETag": etag(book)}
 
 
 @blp.post("")
@@ -147,7 +150,7 @@ def read_book(book_id: int) -> Response | tuple[Book, dict[str, str]]:
 def create_book(book_in: dict[str, str]) -> tuple[Book, dict[str, str]]:
     """Create a book; its URL is in the Location header."""
     book = save_book(Book(), book_in)
-    return book, {"Location": url_for(".read_book", book_id=book.id), **etag_header(book)}
+    return book, {"Location": url_for(".read_book", book_id=book.id), "ETag": etag(book)}
 
 
 @blp.put("/<book_id:book_id>")
@@ -159,7 +162,7 @@ def create_book(book_in: dict[str, str]) -> tuple[Book, dict[str, str]]:
 def update_book(book_in: dict[str, str], book_id: int) -> tuple[Book, dict[str, str]]:
     """Replace a book's title and author."""
     book = save_book(get_book_to_change(book_id), book_in)
-    return book, etag_header(book)
+    return book, {"ETag": etag(book)}
 
 
 @blp.patch("/<book_id:book_id>")
@@ -171,7 +174,7 @@ def update_book(book_in: dict[str, str], book_id: int) -> tuple[Book, dict[str, 
 def patch_book(book_in: dict[str, str], book_id: int) -> tuple[Book, dict[str, str]]:
     """Change the given fields of a book; an empty object changes nothing."""
     book = save_book(get_book_to_change(book_id), book_in)
-    return book, etag_header(book)
+    return book, {"ETag": etag(book)}
 
 
 @blp.delete("/<book_id:book_id>")

@@ -6,7 +6,7 @@ body rather than the stored version, and it answers 428 to a write without If-Ma
 
 import re
 
-from flask import Response, request
+from flask import request
 from flask_smorest import abort
 from werkzeug.datastructures import ETags
 from werkzeug.http import quote_etag
@@ -38,21 +38,18 @@ def parse_etags(header: str) -> ETags | None:
     return ETags(strong, weak)
 
 
-def etag_header(book: Book) -> dict[str, str]:
-    """Return the ETag header of a response that carries this book: its version, quoted."""
-    return {"ETag": quote_etag(str(book.version))}
+def etag(book: Book) -> str:
+    """Return the book's strong entity-tag: its version in double quotes, e.g. "3"."""
+    return quote_etag(str(book.version))
 
 
-def not_modified(book: Book) -> Response | None:
-    """Return a 304 if If-None-Match names the book's tag (weak comparison), else None."""
+def is_not_modified(book: Book) -> bool:
+    """Tell whether If-None-Match is * or names the book's tag (weakly: W/"3" names "3")."""
     tags = parse_etags("If-None-Match")
-    if tags is None or not tags.contains_weak(str(book.version)):
-        return None
-    # Werkzeug sends a 304 without a body, Content-Type or Content-Length.
-    return Response(status=304, headers=etag_header(book))
+    return tags is not None and tags.contains_weak(str(book.version))
 
 
-def require_if_match(book: Book) -> None:
+def check_if_match(book: Book) -> None:
     """Answer 412 unless If-Match is absent, `*`, or names the book's tag (strong comparison)."""
     tags = parse_etags("If-Match")
     if tags is not None and not tags.contains(str(book.version)):

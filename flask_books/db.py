@@ -20,8 +20,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 20
 # PostgreSQL: how long to try to connect before the request gives up with a 503.
 CONNECT_TIMEOUT_SECONDS = 3
-# How many times a write runs while other requests keep changing its book first (then a 503).
-WRITE_ATTEMPTS = 10
+# How many times a write reads its book again after another request changed or deleted it first
+# (then a 503). Each retry means another write of this book committed meanwhile, so N
+# simultaneous writes of one book need at most N - 1.
+MAX_WRITE_ATTEMPTS = 20
 
 
 def use_write_ahead_log(dbapi_connection: Any, connection_record: Any) -> None:
@@ -63,7 +65,7 @@ def retry_when_stale(view: View) -> View:
     @wraps(view)
     def run(*args: Any, **kwargs: Any) -> Any:
         """Call the view; on StaleDataError, roll back and call it again."""
-        for _ in range(WRITE_ATTEMPTS - 1):
+        for _ in range(MAX_WRITE_ATTEMPTS - 1):
             try:
                 return view(*args, **kwargs)
             except StaleDataError:

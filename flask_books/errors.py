@@ -121,7 +121,7 @@ def database_unavailable(error: OperationalError) -> ProblemResponse:
 
 def book_kept_changing(error: StaleDataError) -> ProblemResponse:
     """Answer 503 when other requests changed the book before every one of a write's attempts."""
-    return problem(503, "The book kept changing while this request wrote it; try again.")
+    return problem(503, "The book kept changing while this request tried to write it; try again.")
 
 
 View = TypeVar("View", bound=Callable[..., Any])

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, delete, func, inspect, select
 from sqlalchemy.orm import Session
 
 from flask_books import DEFAULT_DATABASE_URL, books, create_app
-from flask_books.db import WRITE_ATTEMPTS
+from flask_books.db import MAX_WRITE_ATTEMPTS
 from flask_books.models import Book
 from flask_books.routing import MAX_BOOK_ID, decimal_regex_up_to
 from tests.contract import (
@@ -314,14 +314,14 @@ def test_write_overtaken_on_every_attempt_is_503(
     flask_client: httpx2.Client, interfere: Callable[..., None]
 ) -> None:
     """A book changed before each of a write's attempts: a problem asking to retry, not a 500."""
-    authors = iter(range(WRITE_ATTEMPTS))
+    authors = iter(range(MAX_WRITE_ATTEMPTS))
 
     def renamed_again(other: FlaskClient) -> None:
         """Another request changes book 1's author, to a new value each time."""
         response = other.patch("/books/1", json={"author": f"A{next(authors)}"}, headers=AUTH)
         assert response.status_code == 200
 
-    interfere(renamed_again, times=WRITE_ATTEMPTS)
+    interfere(renamed_again, times=MAX_WRITE_ATTEMPTS)
     assert_problem(flask_client.patch("/books/1", json={"title": "T"}, headers=AUTH), 503)
-    book = {**SEED[0], "author": f"A{WRITE_ATTEMPTS - 1}"}
-    assert_book(flask_client.get("/books/1"), 200, book, WRITE_ATTEMPTS + 1, framework="flask")
+    book = {**SEED[0], "author": f"A{MAX_WRITE_ATTEMPTS - 1}"}
+    assert_book(flask_client.get("/books/1"), 200, book, MAX_WRITE_ATTEMPTS + 1, framework="flask")
