@@ -22,7 +22,7 @@ IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "schema": {"type": "st
 IF_MATCH = {"in": "header", "name": "If-Match", "schema": {"type": "string"}}
 
 
-def parse_etags(header: str) -> ETags | None:
+def requested_etags(header: str) -> ETags | None:
     """Return the entity-tags of an If-Match or If-None-Match header, or None if absent or blank."""
     # Not request.if_match / if_none_match: Werkzeug's parse_etags takes an unquoted 3 for the tag
     # "3" and w/"3" for a weak one, so `If-Match: 3` would match. Here an element that is not an
@@ -45,12 +45,12 @@ def etag(book: Book) -> str:
 
 def is_not_modified(book: Book) -> bool:
     """Tell whether If-None-Match is * or names the book's tag (weakly: W/"3" names "3")."""
-    tags = parse_etags("If-None-Match")
+    tags = requested_etags("If-None-Match")
     return tags is not None and tags.contains_weak(str(book.version))
 
 
 def check_if_match(book: Book) -> None:
     """Answer 412 unless If-Match is absent, `*`, or names the book's tag (strong comparison)."""
-    tags = parse_etags("If-Match")
+    tags = requested_etags("If-Match")
     if tags is not None and not tags.contains(str(book.version)):
         abort(412, message="If-Match does not name the book's current ETag.")

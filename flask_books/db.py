@@ -1,8 +1,10 @@
-"""The database: one SQLAlchemy engine per app, one session per request, and `flask init-db`."""
+"""The database: one SQLAlchemy engine per app, one session per request, writes retried when
+their book changed under them, and `flask init-db`."""
 
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import click
 from alembic import command
@@ -12,8 +14,6 @@ from flask.cli import with_appcontext
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
-
-from flask_books.errors import View
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # SQLite: how long a write waits for another worker's write to finish, instead of failing.
@@ -59,11 +59,19 @@ def get_session() -> Session:
     return g.db_session
 
 
-def retry_when_stale(view: View) -> View:
-    """Run a view that reads a book, then writes it, once more if the book changed in between."""
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
+
+
+def retry_when_stale(view: Callable[Params, Result]) -> Callable[Params, Result]:
+    """Run a view that reads a book, then writes it, again whenever the book changed in between."""
+    # Optimistic, not a lock: the UPDATE or DELETE names the version read (version_id_col), so
+    # the check and the write are one statement, on both databases. SQLite has no SELECT … FOR
+    # UPDATE, and pysqlite begins its transaction only at the first write, after the lookup: only
+    # the version in the WHERE clause ties the two together.
 
     @wraps(view)
-    def run(*args: Any, **kwargs: Any) -> Any:
+    def run(*args: Params.args, **kwargs: Params.kwargs) -> Result:
         """Call the view; on StaleDataError, roll back and call it again."""
         for _ in range(MAX_WRITE_ATTEMPTS - 1):
             try:
@@ -76,7 +84,7 @@ def retry_when_stale(view: View) -> View:
                 get_session().rollback()
         return view(*args, **kwargs)
 
-    return run  # type: ignore[return-value]
+    return run
 
 
 def close_session(exception: BaseException | None = None) -> None:
