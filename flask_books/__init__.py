@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 from flask_books import books, db, docs, health
-from flask_books.errors import ProblemApi, database_unavailable
+from flask_books.errors import ProblemApi, book_kept_changing, database_unavailable
 from flask_books.routing import (
     MAX_BOOK_ID,
     BookIdConverter,
@@ -34,7 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # Flask answers 413 past this many bytes, when the body is read.
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         API_TITLE="Books API",
-        API_VERSION="1.0.0",
+        API_VERSION="1.1.0",
         OPENAPI_VERSION="3.1.0",
         # GET /openapi.json and Swagger UI at GET /docs, with its assets served by this app.
         OPENAPI_URL_PREFIX="/",
@@ -58,6 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(drop_content_type_of_empty_responses)
     db.init_app(app)
     app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(StaleDataError, book_kept_changing)
 
     api = ProblemApi(app)
     api.register_converter(

@@ -3,13 +3,21 @@
 from typing import Any
 from urllib.parse import quote
 
-from flask import request, url_for
+from flask import Response, request, url_for
 from flask_smorest import abort
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from flask_books.auth import require_write_token
-from flask_books.db import get_session
+from flask_books.conditional import (
+    ETAG_HEADERS,
+    IF_MATCH,
+    IF_NONE_MATCH,
+    check_if_match,
+    etag,
+    is_not_modified,
+)
+from flask_books.db import get_session, retry_when_stale
 from flask_books.errors import problem_responses
 from flask_books.folding import ASCII_LOWERCASE, ascii_lower
 from flask_books.models import Book
@@ -21,13 +29,15 @@ blp = BooksBlueprint("books", __name__, url_prefix="/books", description="The ca
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
-# The OpenAPI description of the writes' token, and of the headers of the list and of a create.
+# The OpenAPI description of the writes' token and condition, and of the list's and a create's
+# headers.
 NEEDS_TOKEN = {"security": [{"bearerAuth": []}]}
+CONDITIONAL_WRITE = {**NEEDS_TOKEN, "parameters": [IF_MATCH]}
 PAGE_HEADERS = {
     "X-Total-Count": {"required": True, "schema": {"type": "integer", "minimum": 0}},
     "Link": {"required": False, "schema": {"type": "string"}},
 }
-LOCATION_HEADERS = {"Location": {"required": True, "schema": {"type": "string"}}}
+LOCATION_HEADERS = {"Location": {"required": True, "schema": {"type": "string"}}, **ETAG_HEADERS}
 
 
 @blp.before_request
@@ -48,11 +58,21 @@ def get_book_or_404(book_id: int) -> Book:
     return book
 
 
+def get_book_to_change(book_id: int) -> Book:
+    """Return the book a write names: 404 if there is none, 412 if If-Match does not name it."""
+    book = get_book_or_404(book_id)
+    check_if_match(book)
+    return book
+
+
 def save_book(book: Book, changes: dict[str, str]) -> Book:
     """Apply the changes and commit; the unique constraint, not a SELECT, decides a 409."""
     session = get_session()
     try:
         # The savepoint keeps the transaction usable after the failed write (PostgreSQL needs it).
+        # Its flush UPDATEs only the changed columns, WHERE the version is still the one read:
+        # a PATCH keeps another's change to the other field, and StaleDataError stops a write to a
+        # book deleted or changed meanwhile (retry_when_stale).
         with session.begin_nested():
             for field, value in changes.items():
                 setattr(book, field, value)
@@ -109,11 +129,17 @@ def list_books(query: dict[str, Any]) -> tuple[list[Book], dict[str, str]]:
 
 
 @blp.get("/<book_id:book_id>")
-@blp.response(200, BookSchema)
+@blp.doc(parameters=[IF_NONE_MATCH])
+@blp.response(200, BookSchema, headers=ETAG_HEADERS)
+@blp.alt_response(304, description="The book is unchanged.", headers=ETAG_HEADERS)
 @problem_responses(blp, 404, 503)
-def read_book(book_id: int) -> Book:
-    """Return one book."""
-    return get_book_or_404(book_id)
+def read_book(book_id: int) -> Response | tuple[Book, dict[str, str]]:
+    """Return one book, or 304 if If-None-Match names its ETag."""
+    book = get_book_or_404(book_id)
+    if is_not_modified(book):
+        # Werkzeug sends a 304 without a body, Content-Type or Content-Length.
+        return Response(status=304, headers={"ETag": etag(book)})
+    return book, {"ETag": etag(book)}
 
 
 @blp.post("")
@@ -124,35 +150,44 @@ def read_book(book_id: int) -> Book:
 def create_book(book_in: dict[str, str]) -> tuple[Book, dict[str, str]]:
     """Create a book; its URL is in the Location header."""
     book = save_book(Book(), book_in)
-    return book, {"Location": url_for(".read_book", book_id=book.id)}
+    return book, {"Location": url_for(".read_book", book_id=book.id), "ETag": etag(book)}
 
 
 @blp.put("/<book_id:book_id>")
-@blp.doc(**NEEDS_TOKEN)
+@blp.doc(**CONDITIONAL_WRITE)
 @blp.arguments(BookInSchema)
-@blp.response(200, BookSchema)
-@problem_responses(blp, 400, 401, 404, 409, 413, 415, 422, 503)
-def update_book(book_in: dict[str, str], book_id: int) -> Book:
+@blp.response(200, BookSchema, headers=ETAG_HEADERS)
+@problem_responses(blp, 400, 401, 404, 409, 412, 413, 415, 422, 503)
+@retry_when_stale
+def update_book(book_in: dict[str, str], book_id: int) -> tuple[Book, dict[str, str]]:
     """Replace a book's title and author."""
-    return save_book(get_book_or_404(book_id), book_in)
+    book = save_book(get_book_to_change(book_id), book_in)
+    return book, {"ETag": etag(book)}
 
 
 @blp.patch("/<book_id:book_id>")
-@blp.doc(**NEEDS_TOKEN)
+@blp.doc(**CONDITIONAL_WRITE)
 @blp.arguments(BookPatchSchema(partial=True))
-@blp.response(200, BookSchema)
-@problem_responses(blp, 400, 401, 404, 409, 413, 415, 422, 503)
-def patch_book(book_in: dict[str, str], book_id: int) -> Book:
+@blp.response(200, BookSchema, headers=ETAG_HEADERS)
+@problem_responses(blp, 400, 401, 404, 409, 412, 413, 415, 422, 503)
+@retry_when_stale
+def patch_book(book_in: dict[str, str], book_id: int) -> tuple[Book, dict[str, str]]:
     """Change the given fields of a book; an empty object changes nothing."""
-    return save_book(get_book_or_404(book_id), book_in)
+    book = save_book(get_book_to_change(book_id), book_in)
+    return book, {"ETag": etag(book)}
 
 
 @blp.delete("/<book_id:book_id>")
-@blp.doc(**NEEDS_TOKEN)
+@blp.doc(**CONDITIONAL_WRITE)
 @blp.response(204)
-@problem_responses(blp, 401, 404, 503)
+@problem_responses(blp, 401, 404, 412, 503)
+@retry_when_stale
 def delete_book(book_id: int) -> None:
     """Delete a book; the 204 response has no body."""
+    book = get_book_to_change(book_id)
     session = get_session()
-    session.delete(get_book_or_404(book_id))
+    # DELETE … WHERE id = … AND version = <the version read>: if another request deleted (or
+    # changed) the book meanwhile, no row matches and the flush raises StaleDataError, so only
+    # the request that removed the row answers 204; the others read again and answer 404.
+    session.delete(book)
     session.commit()

@@ -1,7 +1,10 @@
-"""The database: one SQLAlchemy engine per app, one session per request, and `flask init-db`."""
+"""The database: one SQLAlchemy engine per app, one session per request, writes retried when
+their book changed under them, and `flask init-db`."""
 
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import click
 from alembic import command
@@ -10,12 +13,17 @@ from flask import Flask, current_app, g
 from flask.cli import with_appcontext
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # SQLite: how long a write waits for another worker's write to finish, instead of failing.
 SQLITE_BUSY_TIMEOUT_SECONDS = 20
 # PostgreSQL: how long to try to connect before the request gives up with a 503.
 CONNECT_TIMEOUT_SECONDS = 3
+# How many times a write reads its book again after another request changed or deleted it first
+# (then a 503). Each retry means another write of this book committed meanwhile, so N
+# simultaneous writes of one book need at most N - 1.
+MAX_WRITE_ATTEMPTS = 20
 
 
 def use_write_ahead_log(dbapi_connection: Any, connection_record: Any) -> None:
@@ -49,6 +57,34 @@ def get_session() -> Session:
         # Objects stay readable after commit, so a view can return what it just saved.
         g.db_session = Session(get_engine(), expire_on_commit=False)
     return g.db_session
+
+
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
+
+
+def retry_when_stale(view: Callable[Params, Result]) -> Callable[Params, Result]:
+    """Run a view that reads a book, then writes it, again whenever the book changed in between."""
+    # Optimistic, not a lock: the UPDATE or DELETE names the version read (version_id_col), so
+    # the check and the write are one statement, on both databases. SQLite has no SELECT … FOR
+    # UPDATE, and pysqlite begins its transaction only at the first write, after the lookup: only
+    # the version in the WHERE clause ties the two together.
+
+    @wraps(view)
+    def run(*args: Params.args, **kwargs: Params.kwargs) -> Result:
+        """Call the view; on StaleDataError, roll back and call it again."""
+        for _ in range(MAX_WRITE_ATTEMPTS - 1):
+            try:
+                return view(*args, **kwargs)
+            except StaleDataError:
+                # Another request changed or deleted the row between this one's read and its
+                # flush (the version check matched no row). Read it afresh and decide again, as if
+                # this request came second: 404 if it is gone, 412 if If-Match no longer names
+                # it, else the write applied to the book as it is now.
+                get_session().rollback()
+        return view(*args, **kwargs)
+
+    return run
 
 
 def close_session(exception: BaseException | None = None) -> None:

@@ -7,6 +7,7 @@ from flask import Flask
 from flask_smorest import Api, Blueprint
 from marshmallow.exceptions import SCHEMA
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -19,6 +20,7 @@ REASON_PHRASES = {
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
+    412: "Precondition Failed",
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
@@ -31,6 +33,7 @@ PROBLEM_DESCRIPTIONS = {
     401: "A write without the right bearer token.",
     404: "No route at this path, or no book with this id.",
     409: "Another book already has this title and author.",
+    412: "If-Match does not name the book's current ETag.",
     413: "The body is over 64 KiB.",
     415: "The body's Content-Type is not application/json.",
     422: "Invalid body or query parameters, one error per field.",
@@ -114,6 +117,11 @@ class ProblemApi(Api):
 def database_unavailable(error: OperationalError) -> ProblemResponse:
     """Answer 503 when the database cannot be reached, instead of a 500."""
     return problem(503, "The database is unavailable; try again later.")
+
+
+def book_kept_changing(error: StaleDataError) -> ProblemResponse:
+    """Answer 503 when other requests changed the book before every one of a write's attempts."""
+    return problem(503, "The book kept changing while this request tried to write it; try again.")
 
 
 View = TypeVar("View", bound=Callable[..., Any])

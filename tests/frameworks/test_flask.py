@@ -1,20 +1,31 @@
-"""Flask-specific checks: init-db and the seed, settings, 500s, input Werkzeug would misread."""
+"""Flask-specific checks: init-db and the seed, settings, 500s, input Werkzeug would misread,
+and writes that race another request's write."""
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Engine, delete, func, inspect, select
 from sqlalchemy.orm import Session
 
-from flask_books import DEFAULT_DATABASE_URL, create_app
+from flask_books import DEFAULT_DATABASE_URL, books, create_app
+from flask_books.db import MAX_WRITE_ATTEMPTS
 from flask_books.models import Book
 from flask_books.routing import MAX_BOOK_ID, decimal_regex_up_to
-from tests.contract import MAX_BODY_BYTES, SEED, padded_body
+from tests.contract import (
+    AUTH,
+    MAX_BODY_BYTES,
+    SEED,
+    assert_book,
+    assert_problem,
+    etag,
+    padded_body,
+)
 
 FLASK_TOKEN = "flask-token"
 
@@ -56,7 +67,8 @@ def stored_books(app: Flask) -> list[dict[str, object]]:
 def test_init_db_creates_the_table_with_its_unique_constraint(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
-    """`flask init-db` creates the books table, unique on (title, author), and loads the seed."""
+    """`flask init-db` creates the books table, unique on (title, author), and loads the seed,
+    every book at version 1."""
     result = runner.invoke(args=["init-db"])
     assert result.exit_code == 0, result.output
     assert "migrated" in result.output
@@ -65,10 +77,13 @@ def test_init_db_creates_the_table_with_its_unique_constraint(
         "id",
         "title",
         "author",
+        "version",
     }
     unique_columns = [c["column_names"] for c in inspector.get_unique_constraints("books")]
     assert unique_columns == [["title", "author"]]
     assert stored_books(app) == SEED
+    with Session(engine(app)) as session:
+        assert set(session.scalars(select(Book.version))) == {1}
 
 
 def test_init_db_loads_the_seed_only_once(app: Flask, runner: FlaskCliRunner) -> None:
@@ -204,3 +219,109 @@ def test_raw_non_utf8_byte_in_query_string_is_decoded(client: FlaskClient) -> No
     )
     assert response.status_code == 200, response.data
     assert response.headers["Link"] == '</books?limit=1&offset=0&search=%EF%BF%BD>; rel="prev"'
+
+
+# Racing writes, made deterministic: another request's write lands between a request's lookup of
+# its book and its own write, where two live requests collide by chance (tests/live has those).
+
+Interference = Callable[[FlaskClient], None]
+
+
+@pytest.fixture
+def interfere(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Run another request's write (a function of a client) right after each lookup of a book."""
+
+    def install(write: Interference, *, times: int = 1) -> None:
+        """Run `write` after the next `times` lookups; the lookups it makes itself run plainly."""
+        lookup = books.get_book_or_404
+        remaining = [times]
+
+        def lookup_then_interfere(book_id: int) -> Book:
+            book = lookup(book_id)
+            if remaining[0] > 0:
+                remaining[0] -= 1
+                # A request in an app context of its own, so with its own g: its own session
+                # and connection (a request reuses the app context it finds).
+                with monkeypatch.context() as plain, current_app.app_context():
+                    plain.setattr(books, "get_book_or_404", lookup)
+                    write(current_app.test_client())
+            return book
+
+        monkeypatch.setattr(books, "get_book_or_404", lookup_then_interfere)
+
+    return install
+
+
+def deleted(other: FlaskClient) -> None:
+    """Another request deletes book 1."""
+    assert other.delete("/books/1", headers=AUTH).status_code == 204
+
+
+def renamed(other: FlaskClient) -> None:
+    """Another request changes book 1's author."""
+    assert other.patch("/books/1", json={"author": "Someone Else"}, headers=AUTH).status_code == 200
+
+
+def test_delete_racing_a_delete_is_404(
+    flask_client: httpx2.Client, interfere: Callable[..., None]
+) -> None:
+    """The book is deleted after this DELETE looked it up: only the other one is 204."""
+    interfere(deleted)
+    assert_problem(flask_client.delete("/books/1", headers=AUTH), 404)
+    assert_problem(flask_client.get("/books/1"), 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "body"), [("PUT", {"title": "T", "author": "A"}), ("PATCH", {"title": "T"})]
+)
+def test_write_racing_a_delete_is_404_not_500(
+    flask_client: httpx2.Client, interfere: Callable[..., None], method: str, body: dict[str, str]
+) -> None:
+    """The book is deleted after this write looked it up: 404 (not StaleDataError's 500), and
+    the book stays deleted."""
+    interfere(deleted)
+    response = flask_client.request(method, "/books/1", json=body, headers=AUTH)
+    assert_problem(response, 404)
+    assert_problem(flask_client.get("/books/1"), 404)
+
+
+def test_patch_racing_a_patch_of_the_other_field_keeps_both(
+    flask_client: httpx2.Client, interfere: Callable[..., None]
+) -> None:
+    """Both changes are stored, and each bumped the version once."""
+    interfere(renamed)
+    response = flask_client.patch("/books/1", json={"title": "Mine"}, headers=AUTH)
+    book = {"id": 1, "title": "Mine", "author": "Someone Else"}
+    assert_book(response, 200, book, version=3, framework="flask")
+    assert_book(flask_client.get("/books/1"), 200, book, version=3, framework="flask")
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_if_match_racing_a_change_is_412(
+    flask_client: httpx2.Client, interfere: Callable[..., None], method: str
+) -> None:
+    """If-Match named the version this write read, but another write changed the book before
+    this one's flush: 412, and the other write's result stands."""
+    interfere(renamed)
+    body = None if method == "DELETE" else {"title": "T", "author": "A"}
+    headers = {**AUTH, "If-Match": etag(1)}
+    assert_problem(flask_client.request(method, "/books/1", json=body, headers=headers), 412)
+    book = {**SEED[0], "author": "Someone Else"}
+    assert_book(flask_client.get("/books/1"), 200, book, version=2, framework="flask")
+
+
+def test_write_overtaken_on_every_attempt_is_503(
+    flask_client: httpx2.Client, interfere: Callable[..., None]
+) -> None:
+    """A book changed before each of a write's attempts: a problem asking to retry, not a 500."""
+    authors = iter(range(MAX_WRITE_ATTEMPTS))
+
+    def renamed_again(other: FlaskClient) -> None:
+        """Another request changes book 1's author, to a new value each time."""
+        response = other.patch("/books/1", json={"author": f"A{next(authors)}"}, headers=AUTH)
+        assert response.status_code == 200
+
+    interfere(renamed_again, times=MAX_WRITE_ATTEMPTS)
+    assert_problem(flask_client.patch("/books/1", json={"title": "T"}, headers=AUTH), 503)
+    book = {**SEED[0], "author": f"A{MAX_WRITE_ATTEMPTS - 1}"}
+    assert_book(flask_client.get("/books/1"), 200, book, MAX_WRITE_ATTEMPTS + 1, framework="flask")
