@@ -22,6 +22,7 @@ REASON_PHRASES = {
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
+    412: "Precondition Failed",
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
@@ -60,6 +61,32 @@ def assert_problem(response: httpx2.Response, status: int) -> dict[str, Any]:
     assert isinstance(problem["detail"], str), describe(response)
     assert problem["detail"].strip(), describe(response)
     return problem
+
+
+def etag(version: int) -> str:
+    """The ETag of a book at this version: the decimal version in double quotes."""
+    return f'"{version}"'
+
+
+def assert_book(
+    response: httpx2.Response, status: int, book: dict[str, Any], version: int, framework: str
+) -> None:
+    """Assert a response that carries one book: status, body (unless HEAD) and its ETag."""
+    what = f"{framework}: {describe(response)}"
+    assert response.status_code == status, what
+    if response.request.method != "HEAD":
+        assert response.headers["content-type"] == "application/json", what
+        assert response.json() == book, what
+    assert response.headers.get("etag") == etag(version), f"ETag {etag(version)} expected; {what}"
+
+
+def assert_not_modified(response: httpx2.Response, version: int, framework: str) -> None:
+    """Assert a 304: the ETag of this version, no body, no Content-Type."""
+    what = f"{framework}: {describe(response)}"
+    assert response.status_code == 304, what
+    assert response.headers.get("etag") == etag(version), f"ETag {etag(version)} expected; {what}"
+    assert response.content == b"", what
+    assert "content-type" not in response.headers, what
 
 
 def assert_invalid(response: httpx2.Response, *errors: tuple[str, str | None]) -> None:

@@ -23,8 +23,10 @@ Deliberately not compared, and why:
   that it has no other keys is checked by the contract suite. In request bodies it is compared.
 - Response headers beyond their name, whether they are required and their type: the exact form of
   Link, Location and Allow is the canonical document's (its patterns) and the contract suite's.
-- `null` as a type of an optional query parameter: pydantic says "optional" that way, but a query
-  string cannot carry a null.
+- `null` as a type of an optional query or header parameter: pydantic says "optional" that way,
+  but a query string or a header cannot carry a null.
+- The case of a header parameter's name (`If-Match`, `if-match`): HTTP header names are
+  case-insensitive, and generators spell them as the framework's own header lookup does.
 """
 
 import re
@@ -112,7 +114,7 @@ def flatten(schema: dict[str, Any]) -> dict[str, Any]:
 def normalize_parameter(parameter: dict[str, Any], resolve: Resolver) -> dict[str, Any]:
     """A parameter's location, requiredness and schema."""
     schema = normalize_schema(parameter.get("schema", {}), resolve)
-    if parameter["in"] == "query" and not parameter.get("required", False):
+    if parameter["in"] in {"query", "header"} and not parameter.get("required", False):
         types = schema.get("type", [])
         if "null" in types and len(types) > 1:
             schema["type"] = [t for t in types if t != "null"]
@@ -179,7 +181,11 @@ def normalize_document(document: dict[str, Any], skip_methods: set[str]) -> dict
             parameters = {}
             for parameter in [*path_parameters, *operation.get("parameters", [])]:
                 parameter = resolve(parameter)
-                name = "{}" if parameter["in"] == "path" else parameter["name"]
+                name = parameter["name"]
+                if parameter["in"] == "path":
+                    name = "{}"
+                elif parameter["in"] == "header":
+                    name = name.lower()
                 parameters[f"{parameter['in']} {name}"] = normalize_parameter(parameter, resolve)
             normalized: dict[str, Any] = {"parameters": parameters}
             if "requestBody" in operation:

@@ -30,7 +30,7 @@ DOCUMENT_PATH = Path(__file__).resolve().parent.parent / "shared_fixtures" / "op
 DOCUMENT: dict[str, Any] = yaml.safe_load(DOCUMENT_PATH.read_text())
 METHODS = ("get", "head", "post", "put", "patch", "delete", "options")
 # Response headers the contract gives a meaning to: one the document does not list is a failure.
-CONTRACT_HEADERS = ("Location", "Allow", "WWW-Authenticate", "X-Total-Count", "Link")
+CONTRACT_HEADERS = ("Location", "Allow", "WWW-Authenticate", "X-Total-Count", "Link", "ETag")
 NOT_A_ROUTE = {"404": {"$ref": "#/components/responses/NotFound"}}
 METHOD_NOT_ALLOWED = {"405": {"$ref": "#/components/responses/MethodNotAllowed"}}
 # The files of the Swagger UI page: where they live, under one of these, is each framework's own

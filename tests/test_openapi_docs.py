@@ -1,5 +1,6 @@
 """Each implementation's generated OpenAPI document agrees with the canonical one."""
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,55 @@ def test_generated_document_matches_the_canonical_one(
     generated = client.get("/openapi.json").json()
     found = compare(CANONICAL, generated, framework)
     assert not found, f"{len(found)} differences from {CANONICAL_PATH.name}:\n" + "\n".join(found)
+
+
+def generated_like_canonical(**changes: Any) -> dict[str, Any]:
+    """The canonical document with operations of /books/{id} changed: method -> change."""
+    document = copy.deepcopy(CANONICAL)
+    for method, change in changes.items():
+        change(document["paths"]["/books/{id}"][method])
+    return document
+
+
+def without_etag(operation: dict[str, Any]) -> None:
+    """Drop the ETag header from the operation's 200 response."""
+    del operation["responses"]["200"]["headers"]["ETag"]
+
+
+def without_parameters(operation: dict[str, Any]) -> None:
+    """Drop the operation's own parameters (the conditional-request headers)."""
+    del operation["parameters"]
+
+
+def as_pydantic_says_it(operation: dict[str, Any]) -> None:
+    """The If-Match parameter as FastAPI generates it: lower-case name, optional as null."""
+    operation["parameters"] = [
+        {
+            "name": "if-match",
+            "in": "header",
+            "required": False,
+            "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "If-Match"},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"get": without_etag}, ["GET /books/{0}: responses.200.headers.etag: canonical"]),
+        ({"put": without_parameters}, ["PUT /books/{0}: parameters.header if-match: canonical"]),
+        ({"delete": as_pydantic_says_it}, []),
+    ],
+    ids=["missing ETag header", "missing If-Match", "If-Match spelled by pydantic"],
+)
+def test_comparison_covers_conditional_headers(
+    changes: dict[str, Any], expected: list[str]
+) -> None:
+    """Header parameters and response headers are compared, by name whatever its case."""
+    found = compare(CANONICAL, generated_like_canonical(**changes), "fastapi")
+    assert len(found) == len(expected), found
+    for line, start in zip(found, expected, strict=True):
+        assert line.startswith(f"fastapi {start}"), found
 
 
 TEXT_PATTERN = re.compile(CANONICAL["components"]["schemas"]["BookText"]["pattern"])

@@ -14,6 +14,8 @@ BOOK = {"id": 1, "title": "Dune", "author": "Frank Herbert"}
 PROBLEM = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "No such book."}
 JSON = {"Content-Type": "application/json"}
 PROBLEM_JSON = {"Content-Type": "application/problem+json"}
+ETAG = {"ETag": '"1"'}
+STALE = {**PROBLEM, "title": "Precondition Failed", "status": 412}
 
 
 def answer(method: str, path: str, status: int, headers: dict[str, str], body: Any = None) -> None:
@@ -28,7 +30,12 @@ def answer(method: str, path: str, status: int, headers: dict[str, str], body: A
 @pytest.mark.parametrize(
     ("method", "path", "status", "headers", "body"),
     [
-        ("GET", "/books/1", 200, JSON, BOOK),
+        ("GET", "/books/1", 200, {**JSON, **ETAG}, BOOK),
+        ("GET", "/books/1", 304, ETAG, None),
+        ("HEAD", "/books/1", 304, ETAG, None),
+        ("HEAD", "/books/1", 200, {**JSON, "ETag": '"12"'}, None),
+        ("PUT", "/books/1", 412, PROBLEM_JSON, STALE),
+        ("DELETE", "/books/1", 412, PROBLEM_JSON, STALE),
         ("GET", "/books", 200, {**JSON, "X-Total-Count": "1"}, [BOOK]),
         ("HEAD", "/books", 200, {**JSON, "X-Total-Count": "1"}, None),
         ("GET", "/books/01", 404, PROBLEM_JSON, PROBLEM),
@@ -54,6 +61,15 @@ def test_described_responses_pass(
     ("method", "path", "status", "headers", "body", "message"),
     [
         ("GET", "/books/1", 201, JSON, BOOK, "status 201 is not documented"),
+        ("GET", "/books/1", 200, JSON, BOOK, "required header etag"),
+        ("GET", "/books/1", 200, {**JSON, "ETag": 'W/"1"'}, BOOK, "header etag"),
+        ("GET", "/books/1", 200, {**JSON, "ETag": "1"}, BOOK, "header etag"),
+        ("GET", "/books/1", 304, {**JSON, **ETAG}, None, "no body is documented"),
+        ("GET", "/books/1", 304, {}, None, "required header etag"),
+        ("GET", "/books", 200, {**JSON, **ETAG, "X-Total-Count": "1"}, [BOOK], "ETag"),
+        ("DELETE", "/books/1", 204, ETAG, None, "ETag is not documented"),
+        ("PATCH", "/books/1", 412, {**PROBLEM_JSON, **ETAG}, STALE, "ETag is not documented"),
+        ("POST", "/books", 304, ETAG, None, "status 304 is not documented"),
         ("GET", "/books/1", 200, {"Content-Type": "text/html"}, BOOK, "Content-Type"),
         ("GET", "/books/1", 200, JSON, {**BOOK, "isbn": "x"}, "body $"),
         ("GET", "/books/1", 200, {**JSON, "X-Total-Count": "1"}, BOOK, "X-Total-Count"),
