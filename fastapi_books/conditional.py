@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, status
-from pydantic import WithJsonSchema
 
 from fastapi_books.models import Book
 
@@ -52,10 +51,6 @@ def parse_entity_tags(value: str | None) -> EntityTags | None:
     return EntityTags(strong=frozenset(strong), every=frozenset(every))
 
 
-# An optional header is a string when present; a header cannot carry pydantic's null.
-OPTIONAL_STRING = WithJsonSchema({"type": "string"})
-
-
 def etag(book: Book) -> str:
     """The book's strong entity-tag: its version in double quotes."""
     return f'"{book.version}"'
@@ -65,7 +60,6 @@ async def if_match(
     value: Annotated[
         str | None,
         Header(alias="If-Match", description="Write only if the book's ETag is one of these."),
-        OPTIONAL_STRING,
     ] = None,
 ) -> EntityTags | None:
     """The If-Match header of a write, parsed."""
@@ -76,7 +70,6 @@ async def if_none_match(
     value: Annotated[
         str | None,
         Header(alias="If-None-Match", description="304 if the book's ETag is one of these."),
-        OPTIONAL_STRING,
     ] = None,
 ) -> EntityTags | None:
     """The If-None-Match header of a read, parsed."""
