@@ -1,11 +1,13 @@
 """Differential test: one random sequence of requests, sent to all three apps, must get one answer.
 
 A Hypothesis state machine creates, reads, lists, replaces, patches and deletes books, with bad
-ids, invalid bodies and missing or wrong tokens mixed in. Every request goes to Django, Flask and
-FastAPI, each on its own database (the contract suite's, reset to the seed before each sequence),
-and the three responses must agree on the status, the contract's headers and the body (problems by
-type, title and status; a 422's errors by location and field). On a disagreement Hypothesis
-shrinks the sequence and prints it, and the failure shows the three responses side by side.
+ids, invalid bodies and missing or wrong tokens mixed in, and reads and writes on condition
+(If-None-Match, If-Match) with the current tag, a stale one, `*`, a weak or a malformed one.
+Every request goes to Django, Flask and FastAPI, each on its own database (the contract suite's,
+reset to the seed before each sequence), and the three responses must agree on the status, the
+contract's headers (the ETag too) and the body (problems by type, title and status; a 422's
+errors by location and field). On a disagreement Hypothesis shrinks the sequence and prints it,
+and the failure shows the three responses side by side.
 
 The budget is small and fixed in `make test` (derandomized, so every run tries the same sequences);
 `make fuzz` sets FUZZ_EXAMPLES for a longer run, with longer sequences, seeded by FUZZ_SEED.
@@ -37,7 +39,7 @@ from hypothesis.stateful import (
 )
 
 from django_books.books.models import Book as DjangoBook
-from tests.contract import AUTH, MAX_ID
+from tests.contract import AUTH, MAX_ID, describe, etag
 from tests.openapi_validation import attach as check_against_openapi
 
 if TYPE_CHECKING:
@@ -51,6 +53,7 @@ CONTRACT_HEADERS = [
     "x-total-count",
     "link",
     "content-type",
+    "etag",
 ]
 
 NAMES = ["Dune", "Neuromancer", "Frank Herbert", "William Gibson", "dune", "Snow Crash", "É", "a%"]
@@ -68,6 +71,19 @@ FIELD = st.one_of(TEXT, TEXT, TEXT, NOT_TEXT)
 BOOK_BODY = st.fixed_dictionaries({"title": FIELD, "author": FIELD})
 PATCH_BODY = st.fixed_dictionaries({}, optional={"title": FIELD, "author": FIELD})
 # Bodies the field rules refuse as a whole: not an object, unknown or missing keys.
+# Mostly valid books, so that conditional writes reach the If-Match check.
+NAMED_BOOK = st.fixed_dictionaries(
+    {"title": st.sampled_from(NAMES), "author": st.sampled_from(NAMES)}
+)
+CONDITIONAL_PUT = st.one_of(NAMED_BOOK, NAMED_BOOK, BOOK_BODY)
+CONDITIONAL_PATCH = st.one_of(
+    st.fixed_dictionaries({}, optional={"title": st.sampled_from(NAMES)}), PATCH_BODY
+)
+# Which tag a condition names: the book's current one, an older or newer one, any, ...
+TAG_KINDS = st.sampled_from(["current", "current", "stale", "*", "weak current", "malformed"])
+# The kinds that name an existing book's tag: weakly (If-None-Match), strongly (If-Match).
+WEAK_MATCHES = {"current", "*", "weak current"}
+STRONG_MATCHES = {"current", "*"}
 ODD_BODY = st.one_of(
     st.sampled_from([[], "Dune", 3, None, {"id": 3}, {"title": "Dune"}]),
     st.dictionaries(st.sampled_from(["title", "author", "isbn", "id"]), TEXT, max_size=3),
@@ -173,6 +189,21 @@ class ThreeApps(RuleBasedStateMachine):
         )
         return responses["django"]
 
+    def tag(self, book_id: int, kind: str) -> tuple[str, bool]:
+        """A value for If-Match or If-None-Match that names the book's tag as `kind` says, and
+        whether the book exists."""
+        read = self.send("GET", f"/books/{book_id}")
+        current = read.headers.get("etag", etag(1))
+        version = int(current.strip('"'))
+        value = {
+            "current": current,
+            "stale": etag(version - 1) if version > 1 else etag(version + 1),
+            "*": "*",
+            "weak current": f"W/{current}",
+            "malformed": str(version),
+        }[kind]
+        return value, read.status_code == 200
+
     @initialize(target=books)
     def seed(self) -> Any:
         """The seed's ids are there from the start."""
@@ -219,6 +250,37 @@ class ThreeApps(RuleBasedStateMachine):
     def delete(self, book_id: int, token: str) -> None:
         """DELETE /books/{id}; the id is used no more, except by the rules below."""
         self.send("DELETE", f"/books/{book_id}", headers=TOKENS[token])
+
+    @rule(book_id=books, method=st.sampled_from(["GET", "HEAD"]), kind=TAG_KINDS)
+    def conditional_read(self, book_id: int, method: str, kind: str) -> None:
+        """GET or HEAD /books/{id} with If-None-Match: 304 if it names the book (weakly)."""
+        value, exists = self.tag(book_id, kind)
+        response = self.send(method, f"/books/{book_id}", headers={"If-None-Match": value})
+        expected = (304 if kind in WEAK_MATCHES else 200) if exists else 404
+        assert response.status_code == expected, f"If-None-Match: {value}: {describe(response)}"
+
+    @rule(
+        book_id=books,
+        method=st.sampled_from(["PUT", "PATCH", "DELETE"]),
+        put=CONDITIONAL_PUT,
+        patch=CONDITIONAL_PATCH,
+        kind=TAG_KINDS,
+        token=MOSTLY_VALID_TOKEN,
+    )
+    def conditional_write(
+        self, book_id: int, method: str, put: Any, patch: Any, kind: str, token: str
+    ) -> None:
+        """PUT, PATCH or DELETE /books/{id} with If-Match: 412 if it does not name the book
+        (strongly), unless 401, 422 or 404 come first."""
+        value, exists = self.tag(book_id, kind)
+        headers = {**TOKENS[token], "If-Match": value}
+        body = {"PUT": {"json": put}, "PATCH": {"json": patch}, "DELETE": {}}[method]
+        response = self.send(method, f"/books/{book_id}", headers=headers, **body)
+        if response.status_code not in {401, 422, 404}:
+            precondition_fails = exists and kind not in STRONG_MATCHES
+            assert (response.status_code == 412) == precondition_fails, (
+                f"If-Match: {value}: {describe(response)}"
+            )
 
     @rule(
         method=st.sampled_from(["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "POST"]),

@@ -136,6 +136,26 @@ PRECEDENCE = [
         b'{"title": "Dune", "author": "Frank Herbert"}',
         404,
     ),
+    ("401 over 412", "DELETE", "/books/1", {"If-Match": '"9"'}, None, 401),
+    ("422 over 412", "PATCH", "/books/1", {"auth": True, "If-Match": '"9"'}, b'{"title": 1}', 422),
+    ("404-book over 412", "PATCH", "/books/999", {"auth": True, "If-Match": '"9"'}, b"{}", 404),
+    (
+        "404-book over 412 (If-Match: *)",
+        "DELETE",
+        "/books/999",
+        {"auth": True, "If-Match": "*"},
+        None,
+        404,
+    ),
+    (
+        "412 over 409",
+        "PUT",
+        "/books/2",
+        {"auth": True, "If-Match": '"9"'},
+        b'{"title": "Dune", "author": "Frank Herbert"}',
+        412,
+    ),
+    ("404-book over 304", "GET", "/books/999", {"If-None-Match": "*"}, None, 404),
 ]
 
 
@@ -152,10 +172,12 @@ def test_precedence_first_applicable_status_wins(
     body: bytes | None,
     status: int,
 ) -> None:
-    """404 (path) -> 405 -> 401 -> 413 -> 415 -> 400 -> 422 -> 404 (book) -> 409."""
+    """404 (path) -> 405 -> 401 -> 413 -> 415 -> 400 -> 422 -> 404 (book) -> 412 -> 409;
+    on reads, 404 (book) -> 304."""
     headers = {"Content-Type": str(options.get("type", "application/json"))}
     if options.get("auth"):
         headers.update(AUTH)
+    headers.update({name: str(value) for name, value in options.items() if name.startswith("If-")})
     assert_problem(client.request(method, path, content=body, headers=headers), status)
     assert_seed_unchanged(client)
 

@@ -16,35 +16,14 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.contract import AUTH, SEED, TOKEN, assert_problem, describe
+from tests.contract import AUTH, SEED, assert_problem, describe
 from tests.databases import PreparedDatabase
-from tests.live.plugin import ServerPool, live_http_client, relay_to, watch_log
+from tests.live.plugin import live_http_client, relay_to
 from tests.live.servers import LiveServer, wait_for
 
 WRITERS = 8
 BOOKS_PER_WRITER = 5
 StartServer = Callable[..., LiveServer]
-
-
-@pytest.fixture
-def database(framework: str, live_servers: ServerPool) -> PreparedDatabase:
-    """The framework's test database."""
-    return live_servers.databases.prepared(framework)
-
-
-@pytest.fixture
-def two_hosts(
-    framework: str,
-    live_servers: ServerPool,
-    database: PreparedDatabase,
-    request: pytest.FixtureRequest,
-) -> tuple[LiveServer, LiveServer]:
-    """Two servers on one database, holding exactly the seed: 2 workers and 4 workers."""
-    hosts = (live_servers.server(framework, TOKEN), live_servers.four_worker_server(framework))
-    database.reset()
-    for host in hosts:
-        watch_log(request, host)
-    return hosts
 
 
 def create(client: httpx2.Client, title: str, author: str = "Many Workers") -> dict[str, Any]:
