@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, status
+from pydantic import WithJsonSchema
 
 from fastapi_books.models import Book
 
@@ -35,9 +36,11 @@ class EntityTags:
         return self.any or str(book.version) in self.every
 
 
-def parse_entity_tags(value: str | None) -> EntityTags | None:
+def parse_entity_tags(lines: list[str] | None) -> EntityTags | None:
     """The header's entity-tags; None when it is absent, empty or blank (no condition)."""
-    if value is None or not value.strip():
+    # Several lines of one header are one comma-separated list, as HTTP says.
+    value = ", ".join(lines or [])
+    if not value.strip():
         return None
     if value.strip() == "*":
         return EntityTags(any=True)
@@ -56,24 +59,28 @@ def etag(book: Book) -> str:
     return f'"{book.version}"'
 
 
+# A list gets every line of the header (a str, only the first); each line is a string.
+HeaderLines = Annotated[list[str] | None, WithJsonSchema({"type": "string"})]
+
+
 async def if_match(
-    value: Annotated[
-        str | None,
+    lines: Annotated[
+        HeaderLines,
         Header(alias="If-Match", description="Write only if the book's ETag is one of these."),
     ] = None,
 ) -> EntityTags | None:
     """The If-Match header of a write, parsed."""
-    return parse_entity_tags(value)
+    return parse_entity_tags(lines)
 
 
 async def if_none_match(
-    value: Annotated[
-        str | None,
+    lines: Annotated[
+        HeaderLines,
         Header(alias="If-None-Match", description="304 if the book's ETag is one of these."),
     ] = None,
 ) -> EntityTags | None:
     """The If-None-Match header of a read, parsed."""
-    return parse_entity_tags(value)
+    return parse_entity_tags(lines)
 
 
 IfMatch = Annotated[EntityTags | None, Depends(if_match)]

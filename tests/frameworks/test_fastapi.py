@@ -137,6 +137,17 @@ def test_init_db_gives_the_books_already_stored_version_1(engine: Engine) -> Non
     assert versions == [1] * len(SEED)
 
 
+def test_several_lines_of_a_condition_header_are_one_list(fastapi_client: httpx2.Client) -> None:
+    """Contract, conditional requests: a tag on the second If-None-Match or If-Match line counts
+    (FastAPI gives a str header parameter only the first line)."""
+    stale_then_current = [("If-None-Match", '"7"'), ("If-None-Match", 'W/"1"')]
+    response = fastapi_client.get("/books/1", headers=stale_then_current)
+    assert response.status_code == 304, describe(response)
+    lines = [*AUTH.items(), ("If-Match", '"7"'), ("If-Match", '"1"')]
+    response = fastapi_client.patch("/books/1", json={"title": "Renamed"}, headers=lines)
+    assert response.status_code == 200, describe(response)
+
+
 # Racing writes, pinned down: another request's write lands at a chosen moment of this request's,
 # on another connection, on the suite's database (SQLite or PostgreSQL). The app runs with its own
 # session dependency (get_session) on an engine of that database.
