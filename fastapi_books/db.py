@@ -49,7 +49,9 @@ engine = create_db_engine(get_settings().database_url)
 
 def get_session() -> Iterator[Session]:
     """A session for one request, closed once the response is sent."""
-    with Session(engine) as session:
+    # Not expired on commit: a route answers with the book as it stored it, with no reload that
+    # could find it deleted by another request since (a 500 where a 200 is true).
+    with Session(engine, expire_on_commit=False) as session:
         yield session
 
 

@@ -4,7 +4,7 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import MISSING, AfterValidator, BeforeValidator, ConfigDict, WithJsonSchema
-from sqlalchemy import BigInteger, Integer, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 MAX_TEXT_LENGTH = 200
@@ -92,16 +92,25 @@ class HealthStatus(SQLModel):
     status: Literal["ok"]
 
 
+# The row's version, the book's ETag. As the mapper's version_id_col, SQLAlchemy writes 1 on INSERT
+# and adds `AND version = <as read>` to every UPDATE and DELETE of the row, setting version + 1 on
+# an UPDATE, which it emits only when title or author has a net change. A write whose row another
+# request changed or deleted since it was read matches no row: StaleDataError, not a lost update.
+VERSION = Column("version", Integer, nullable=False, server_default=text("1"))
+
+
 class Book(BookBase, table=True):
-    """The book table: 64-bit ids never reused, (title, author) unique."""
+    """The book table: 64-bit ids never reused, (title, author) unique, a version per row."""
 
     # AUTOINCREMENT keeps SQLite from reusing the id of the newest deleted book.
     __table_args__ = (
         UniqueConstraint("title", "author", name="uq_book_title_author"),
         {"sqlite_autoincrement": True},
     )
+    __mapper_args__ = {"version_id_col": VERSION}
 
     # SQLite autoincrements only an INTEGER PRIMARY KEY (a rowid alias), not a BIGINT.
     id: int | None = Field(
         default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer, "sqlite")
     )
+    version: int = Field(default=1, sa_column=VERSION)

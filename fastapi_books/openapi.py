@@ -54,6 +54,7 @@ PROBLEM_DESCRIPTIONS = {
     401: "A write without the right bearer token.",
     404: "No route at this path, or no book with this id.",
     409: "Another book already has this title and author.",
+    412: "If-Match does not name the book's current ETag.",
     413: "The body is over 64 KiB.",
     415: "The body's Content-Type is not application/json.",
     422: "Invalid body or query parameters, one error per field.",
@@ -85,6 +86,17 @@ LOCATION_HEADERS = {
         "required": True,
         "schema": {"type": "string"},
     }
+}
+
+ETAG_HEADERS = {
+    "ETag": {
+        "description": 'The book\'s version as a strong entity-tag, e.g. "3".',
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "If-None-Match names the book's current ETag.", "headers": ETAG_HEADERS}
 }
 
 

@@ -1,13 +1,16 @@
 """The /books resource: list, read, create, replace, patch and delete books."""
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, false, func, or_, select
 
+from fastapi_books.conditional import EntityTags, IfMatch, IfNoneMatch, etag, require_match
 from fastapi_books.db import SessionDep
 from fastapi_books.folding import ASCII_LOWERCASE, ascii_lower
 from fastapi_books.methods import options_response
@@ -20,7 +23,9 @@ from fastapi_books.models import (
 )
 from fastapi_books.openapi import (
     ALLOW_HEADERS,
+    ETAG_HEADERS,
     LOCATION_HEADERS,
+    NOT_MODIFIED,
     PAGE_HEADERS,
     WRITE_TOKEN,
     problem_responses,
@@ -28,6 +33,11 @@ from fastapi_books.openapi import (
 from fastapi_books.routing import MAX_BOOK_ID, BookRoute
 
 router = APIRouter(prefix="/books", tags=["books"], route_class=BookRoute)
+
+# How often a write reads the book again after another request changed or deleted it first. Each
+# retry means another write to this book committed meanwhile, so N simultaneous writes of one
+# book need at most N - 1.
+MAX_WRITE_ATTEMPTS = 20
 
 # The largest OFFSET the databases take, as for ids: a signed 64-bit integer.
 MAX_OFFSET = 2**63 - 1
@@ -73,8 +83,8 @@ def get_book_or_404(session: Session, book_id: int) -> Book:
     return book
 
 
-def save_book(session: Session, book: Book, changes: dict[str, str]) -> Book:
-    """Apply the changes and store the book; 409 if another book has the same title and author."""
+def save_book(session: Session, book: Book, changes: dict[str, str]) -> None:
+    """Apply the changes and flush them; 409 if another book has the same title and author."""
     # The unique constraint decides, in a savepoint, so concurrent writes cannot both pass. The
     # changes go inside it: begin_nested() first flushes whatever is already pending.
     try:
@@ -86,8 +96,46 @@ def save_book(session: Session, book: Book, changes: dict[str, str]) -> Book:
             status_code=status.HTTP_409_CONFLICT,
             detail="Another book already has this title and author.",
         ) from error
-    session.commit()
-    session.refresh(book)
+
+
+def write_current_book(
+    session: Session, book_id: int, if_match: EntityTags | None, write: Callable[[Book], None]
+) -> Book:
+    """Write the book as it is now: 404 if gone, 412 unless If-Match holds, else write and commit.
+
+    The write's UPDATE or DELETE names the version read here (version_id_col). If another request
+    changed or deleted the book in between, it matches no row and SQLAlchemy raises StaleDataError
+    instead of overwriting that change, answering 204 twice or a 500: then the book is read and
+    judged again, so the answer is the one this request gets when it comes after the other.
+    """
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        book = get_book_or_404(session, book_id)
+        require_match(book, if_match)  # checked on the version the write will name: atomic
+        try:
+            write(book)
+            session.commit()
+        except StaleDataError:
+            session.rollback()
+            continue
+        return book
+    raise HTTPException(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        detail="The book kept changing while this request tried to write it; try again.",
+    )
+
+
+def change_book(
+    session: Session,
+    book_id: int,
+    if_match: EntityTags | None,
+    changes: dict[str, str],
+    response: Response,
+) -> Book:
+    """Store the changes in the book as it is now, and give the response its new ETag."""
+    book = write_current_book(
+        session, book_id, if_match, lambda book: save_book(session, book, changes)
+    )
+    response.headers["ETag"] = etag(book)
     return book
 
 
@@ -118,7 +166,7 @@ def read_books(
     status_code=status.HTTP_201_CREATED,
     response_model=BookPublic,
     responses={
-        201: {"headers": LOCATION_HEADERS},
+        201: {"headers": {**LOCATION_HEADERS, **ETAG_HEADERS}},
         **problem_responses(400, 401, 409, 413, 415, 422, 503),
     },
     dependencies=[WRITE_TOKEN],
@@ -127,8 +175,11 @@ def create_book(
     session: SessionDep, book_in: BookCreate, request: Request, response: Response
 ) -> Book:
     """Create a book; its URL is in the Location header."""
-    book = save_book(session, Book(), book_in.model_dump())
+    book = Book()
+    save_book(session, book, book_in.model_dump())
+    session.commit()
     response.headers["Location"] = request.app.url_path_for("read_book", book_id=book.id)
+    response.headers["ETag"] = etag(book)
     return book
 
 
@@ -140,48 +191,74 @@ def options_books(request: Request) -> Response:
     return options_response(request)
 
 
-@router.get("/{book_id:book_id}", response_model=BookPublic, responses=problem_responses(404, 503))
-def read_book(session: SessionDep, book_id: BookId) -> Book:
-    """Get one book."""
-    return get_book_or_404(session, book_id)
+@router.get(
+    "/{book_id:book_id}",
+    response_model=BookPublic,
+    responses={200: {"headers": ETAG_HEADERS}, **NOT_MODIFIED, **problem_responses(404, 503)},
+)
+def read_book(
+    session: SessionDep, book_id: BookId, if_none_match: IfNoneMatch, response: Response
+) -> Book | Response:
+    """Get one book; 304 if If-None-Match names its current ETag."""
+    book = get_book_or_404(session, book_id)
+    if if_none_match is not None and if_none_match.match_weakly(book):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(book)})
+    response.headers["ETag"] = etag(book)
+    return book
 
 
 @router.put(
     "/{book_id:book_id}",
     response_model=BookPublic,
-    responses=problem_responses(400, 401, 404, 409, 413, 415, 422, 503),
+    responses={
+        200: {"headers": ETAG_HEADERS},
+        **problem_responses(400, 401, 404, 409, 412, 413, 415, 422, 503),
+    },
     dependencies=[WRITE_TOKEN],
 )
-def update_book(session: SessionDep, book_id: BookId, book_in: BookCreate) -> Book:
+def update_book(
+    session: SessionDep,
+    book_id: BookId,
+    book_in: BookCreate,
+    if_match: IfMatch,
+    response: Response,
+) -> Book:
     """Replace a book's title and author."""
-    book = get_book_or_404(session, book_id)
-    return save_book(session, book, book_in.model_dump())
+    return change_book(session, book_id, if_match, book_in.model_dump(), response)
 
 
 @router.patch(
     "/{book_id:book_id}",
     response_model=BookPublic,
-    responses=problem_responses(400, 401, 404, 409, 413, 415, 422, 503),
+    responses={
+        200: {"headers": ETAG_HEADERS},
+        **problem_responses(400, 401, 404, 409, 412, 413, 415, 422, 503),
+    },
     dependencies=[WRITE_TOKEN],
 )
-def patch_book(session: SessionDep, book_id: BookId, book_in: BookUpdate) -> Book:
+def patch_book(
+    session: SessionDep,
+    book_id: BookId,
+    book_in: BookUpdate,
+    if_match: IfMatch,
+    response: Response,
+) -> Book:
     """Change the given fields of a book; {} changes nothing."""
-    book = get_book_or_404(session, book_id)
-    return save_book(session, book, book_in.model_dump(exclude_unset=True))
+    return change_book(session, book_id, if_match, book_in.model_dump(exclude_unset=True), response)
 
 
 @router.delete(
     "/{book_id:book_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 404, 503),
+    responses=problem_responses(401, 404, 412, 503),
     dependencies=[WRITE_TOKEN],
 )
-def delete_book(session: SessionDep, book_id: BookId) -> None:
+def delete_book(session: SessionDep, book_id: BookId, if_match: IfMatch) -> None:
     """Delete a book; its id is never handed out again."""
-    book = get_book_or_404(session, book_id)
-    session.delete(book)
-    session.commit()
+    # The DELETE's row count decides: of simultaneous DELETEs, only the one that removed the row
+    # answers 204; the others find no book when they look again (404).
+    write_current_book(session, book_id, if_match, session.delete)
 
 
 @router.options(

@@ -1,21 +1,28 @@
-"""FastAPI-specific checks: schema and seed setup, settings from the environment, the CLI."""
+"""FastAPI-specific checks: schema and seed setup, settings from the environment, the CLI, and
+writes racing other requests at the moments a race can be pinned down in-process."""
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, event, inspect, text
 from sqlmodel import Session, col, create_engine, select
 
+from fastapi_books import db
 from fastapi_books.config import REPO_ROOT, get_settings
-from fastapi_books.db import init_db
+from fastapi_books.db import create_db_engine, init_db
 from fastapi_books.main import app
 from fastapi_books.models import Book
-from tests.contract import SEED
+from tests.contract import AUTH, SEED, assert_problem, describe
+
+if TYPE_CHECKING:
+    from tests.databases import TestDatabases
 
 
 @pytest.fixture
@@ -120,3 +127,174 @@ def test_a_docs_asset_answers_other_methods_with_its_own_allow() -> None:
     assert response.status_code == 405, response.text
     assert response.headers["allow"] == "GET, HEAD"
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_init_db_gives_the_books_already_stored_version_1(engine: Engine) -> None:
+    """Migration 0003 adds the version to the seeded rows of 0002: each is at 1."""
+    init_db(engine)
+    with engine.connect() as connection:
+        versions = connection.execute(text("SELECT version FROM book")).scalars().all()
+    assert versions == [1] * len(SEED)
+
+
+def test_several_lines_of_a_condition_header_are_one_list(fastapi_client: httpx2.Client) -> None:
+    """Contract, conditional requests: a tag on the second If-None-Match or If-Match line counts
+    (FastAPI gives a str header parameter only the first line)."""
+    stale_then_current = [("If-None-Match", '"7"'), ("If-None-Match", 'W/"1"')]
+    response = fastapi_client.get("/books/1", headers=stale_then_current)
+    assert response.status_code == 304, describe(response)
+    lines = [*AUTH.items(), ("If-Match", '"7"'), ("If-Match", '"1"')]
+    response = fastapi_client.patch("/books/1", json={"title": "Renamed"}, headers=lines)
+    assert response.status_code == 200, describe(response)
+
+
+# Racing writes, pinned down: another request's write lands at a chosen moment of this request's,
+# on another connection, on the suite's database (SQLite or PostgreSQL). The app runs with its own
+# session dependency (get_session) on an engine of that database.
+
+BOOK = SEED[0]
+OTHER_AUTHOR = "Someone Else"
+
+
+@pytest.fixture
+def racing_engine(
+    test_databases: "TestDatabases", fastapi_token: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
+    """The engine get_session uses, on the suite's database holding exactly the seed."""
+    engine = create_db_engine(test_databases.seeded("fastapi").url)
+    monkeypatch.setattr(db, "engine", engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def racing_client(racing_engine: Engine) -> Iterator[httpx2.Client]:
+    """A client of the app as it runs, with no dependency overridden."""
+    with TestClient(app, base_url="http://localhost", follow_redirects=False) as client:
+        yield client
+
+
+def another_request(engine: Engine, statement: str) -> Callable[[], None]:
+    """A write committed by another request, on a connection of its own."""
+
+    def run() -> None:
+        with engine.begin() as connection:
+            connection.execute(text(statement), {"id": BOOK["id"], "author": OTHER_AUTHOR})
+
+    return run
+
+
+DELETE_BOOK = "DELETE FROM book WHERE id = :id"
+CHANGE_AUTHOR = "UPDATE book SET author = :author, version = version + 1 WHERE id = :id"
+# The statement each method's write sends.
+WRITES = {"PUT": "UPDATE book", "PATCH": "UPDATE book", "DELETE": "DELETE FROM book"}
+
+
+def just_before(engine: Engine, prefix: str, write: Callable[[], None]) -> None:
+    """Run write once, just before the app's first statement that starts with prefix."""
+    written = False
+
+    def run(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        nonlocal written
+        if not written and statement.startswith(prefix):
+            written = True  # first: write's own statements come through here too
+            write()
+
+    event.listen(engine, "before_cursor_execute", run)
+
+
+def just_after_commit(monkeypatch: pytest.MonkeyPatch, write: Callable[[], None]) -> None:
+    """Run write once, just after the app's session commits (not at a savepoint's release)."""
+    commit = Session.commit
+
+    def commit_then_write(session: Session) -> None:
+        commit(session)
+        monkeypatch.setattr(Session, "commit", commit)
+        write()
+
+    monkeypatch.setattr(Session, "commit", commit_then_write)
+
+
+def stored_book(engine: Engine) -> dict[str, Any] | None:
+    """The raced book as stored, with its version; None once deleted."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT id, title, author, version FROM book WHERE id = :id"), {"id": BOOK["id"]}
+        ).one_or_none()
+    return None if row is None else dict(row._mapping)
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [("PATCH", {"title": "Renamed"}), ("PUT", {"title": "Renamed", "author": "Anyone"})],
+)
+def test_a_write_to_a_book_deleted_after_it_was_read_is_404(
+    racing_client: httpx2.Client, racing_engine: Engine, method: str, body: dict[str, str]
+) -> None:
+    """Contract, concurrent requests: a write racing a DELETE that committed first is 404, not a
+    500 (SQLAlchemy's StaleDataError), and the book stays deleted."""
+    just_before(racing_engine, WRITES[method], another_request(racing_engine, DELETE_BOOK))
+    response = racing_client.request(method, f"/books/{BOOK['id']}", json=body, headers=AUTH)
+    assert_problem(response, 404)
+    assert stored_book(racing_engine) is None
+
+
+def test_a_delete_of_a_book_deleted_after_it_was_read_is_404(
+    racing_client: httpx2.Client, racing_engine: Engine
+) -> None:
+    """Contract, concurrent requests: of two DELETEs of one book, the one whose DELETE finds no
+    row is 404, not a second 204."""
+    just_before(racing_engine, WRITES["DELETE"], another_request(racing_engine, DELETE_BOOK))
+    assert_problem(racing_client.delete(f"/books/{BOOK['id']}", headers=AUTH), 404)
+
+
+def test_a_delete_of_a_book_changed_after_it_was_read_deletes_it(
+    racing_client: httpx2.Client, racing_engine: Engine
+) -> None:
+    """A DELETE without If-Match whose book another request changed meanwhile deletes the book
+    as changed: 204, and it is gone."""
+    just_before(racing_engine, WRITES["DELETE"], another_request(racing_engine, CHANGE_AUTHOR))
+    response = racing_client.delete(f"/books/{BOOK['id']}", headers=AUTH)
+    assert response.status_code == 204, describe(response)
+    assert stored_book(racing_engine) is None
+
+
+def test_a_patch_racing_a_patch_of_the_other_field_keeps_both(
+    racing_client: httpx2.Client, racing_engine: Engine
+) -> None:
+    """Contract, concurrent requests: both changes are stored, and the version counts both."""
+    just_before(racing_engine, WRITES["PATCH"], another_request(racing_engine, CHANGE_AUTHOR))
+    response = racing_client.patch(f"/books/{BOOK['id']}", json={"title": "Renamed"}, headers=AUTH)
+    both = {"id": BOOK["id"], "title": "Renamed", "author": OTHER_AUTHOR}
+    assert response.status_code == 200, describe(response)
+    assert response.json() == both
+    assert response.headers["etag"] == '"3"', describe(response)
+    assert stored_book(racing_engine) == {**both, "version": 3}
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_if_match_is_checked_in_the_same_step_as_the_write(
+    racing_client: httpx2.Client, racing_engine: Engine, method: str
+) -> None:
+    """Contract, If-Match: a write whose If-Match named the version another request replaced
+    between the check and the write is 412, and the other request's change stays."""
+    just_before(racing_engine, WRITES[method], another_request(racing_engine, CHANGE_AUTHOR))
+    body = {"title": "Renamed", "author": "Anyone"} if method != "DELETE" else None
+    response = racing_client.request(
+        method, f"/books/{BOOK['id']}", json=body, headers={**AUTH, "If-Match": '"1"'}
+    )
+    assert_problem(response, 412)
+    assert stored_book(racing_engine) == {**BOOK, "author": OTHER_AUTHOR, "version": 2}
+
+
+def test_a_write_whose_book_is_deleted_after_its_commit_answers_what_it_stored(
+    racing_client: httpx2.Client, racing_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Contract, concurrent requests: a PATCH that committed before a DELETE is 200 with the
+    book it stored, though the book is gone before the answer is sent (no reload, no 500)."""
+    just_after_commit(monkeypatch, another_request(racing_engine, DELETE_BOOK))
+    response = racing_client.patch(f"/books/{BOOK['id']}", json={"title": "Renamed"}, headers=AUTH)
+    assert response.status_code == 200, describe(response)
+    assert response.json() == {**BOOK, "title": "Renamed"}
+    assert response.headers["etag"] == '"2"', describe(response)
+    assert stored_book(racing_engine) is None
