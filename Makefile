@@ -70,8 +70,9 @@ fuzz: install  ## schemathesis against each server, and the differential test, a
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_differential.py --hypothesis-seed=$(FUZZ_SEED)
 
 # gunicorn's control socket (one fixed path per user) is not used here; without it, the Django and
-# Flask servers can run side by side.
-GUNICORN := $(BIN)/gunicorn --no-control-socket
+# Flask servers can run side by side. deploy/gunicorn.conf.py: gevent workers with deadlines for
+# slow clients, and the contract's head limits, so that no proxy is needed in front.
+GUNICORN := $(BIN)/gunicorn --no-control-socket --config deploy/gunicorn.conf.py
 
 # $(call serve,LABEL,PORT,PREPARE,SERVER): prepare the database, print a banner, then exec the production server.
 # Without BOOKS_API_TOKEN in the environment, one random token is made once into var/api-token and used by every worker
