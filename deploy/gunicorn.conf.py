@@ -65,9 +65,14 @@ class BufferingGeventWorker(GeventWorker):
     before the app runs: a client that stalls or leaves mid-body never reaches the app."""
 
     def handle_request(self, listener_name, req, sock, addr):
+        # gunicorn answers Expect: 100-continue as it calls the app, which here is after the body
+        # has arrived: the client would wait for it first.
         if req._expected_100_continue:
             sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
             req._expected_100_continue = False
+        if isinstance(req.body.reader, LengthReader) and req.body.reader.length == 0:
+            super().handle_request(listener_name, req, sock, addr)  # no body to wait for
+            return
         # A Content-Length body that ends short of its length means the client has gone.
         announced = req.body.reader.length if isinstance(req.body.reader, LengthReader) else 0
         try:

@@ -59,14 +59,19 @@ def connect(port: int) -> socket.socket:
 
 
 def read_response(connection: socket.socket, timeout: float) -> bytes:
-    """Everything the server sends until it closes the connection (or `timeout` passes)."""
+    """Everything the server sends until it closes the connection, which it must within
+    `timeout` seconds."""
     connection.settimeout(timeout)
     received = b""
     try:
         while chunk := connection.recv(65536):
             received += chunk
-    except (TimeoutError, ConnectionResetError):
+    except ConnectionResetError:
         pass
+    except TimeoutError:
+        raise AssertionError(
+            f"still open after {timeout} s, having sent {received[:300]!r}"
+        ) from None
     return received
 
 
