@@ -9,6 +9,7 @@ and body within deadlines before the app runs, as such a proxy would.
 import json
 
 import gevent
+import gevent.lock
 from gunicorn.http.body import Body, LengthReader
 from gunicorn.http.errors import NoMoreData, ParseException
 from gunicorn.workers.ggevent import GeventWorker
@@ -63,6 +64,21 @@ class BufferedBody:
 class BufferingGeventWorker(GeventWorker):
     """gunicorn's gevent worker, which reads each body (up to the contract's limit) in full
     before the app runs: a client that stalls or leaves mid-body never reaches the app."""
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        # The app runs one request at a time in each worker, as in a sync worker: gevent takes
+        # over the waiting for clients, not the app's concurrency. Otherwise each worker would
+        # run as many requests at once as it has connections, each with a database connection of
+        # its own (Flask's pool grows to 15 per worker, Django opens one per greenlet), and a few
+        # busy workers would exhaust PostgreSQL's max_connections.
+        app, running = self.wsgi, gevent.lock.BoundedSemaphore(1)
+
+        def one_at_a_time(environ, start_response):
+            with running:
+                return app(environ, start_response)
+
+        self.wsgi = one_at_a_time
 
     def handle_request(self, listener_name, req, sock, addr):
         # gunicorn answers Expect: 100-continue as it calls the app, which here is after the body
