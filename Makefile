@@ -70,8 +70,9 @@ fuzz: install  ## schemathesis against each server, and the differential test, a
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_differential.py --hypothesis-seed=$(FUZZ_SEED)
 
 # gunicorn's control socket (one fixed path per user) is not used here; without it, the Django and
-# Flask servers can run side by side.
-GUNICORN := $(BIN)/gunicorn --no-control-socket
+# Flask servers can run side by side. deploy/gunicorn.conf.py: gevent workers with deadlines for
+# slow clients, and the contract's head limits, so that no proxy is needed in front.
+GUNICORN := $(BIN)/gunicorn --no-control-socket --config deploy/gunicorn.conf.py
 
 # $(call serve,LABEL,PORT,PREPARE,SERVER): prepare the database, print a banner, then exec the production server.
 # Without BOOKS_API_TOKEN in the environment, one random token is made once into var/api-token and used by every worker
@@ -122,10 +123,17 @@ serve-flask: install  ## Flask under gunicorn on :8002
 	$(call serve,Flask,$(PORT),$(BIN)/flask --app flask_books init-db,\
 		$(GUNICORN) 'flask_books:create_app()' --bind $(HOST):$(PORT) --workers $(WORKERS))
 
+# uvicorn's own defaults, stated because the contract promises them: 5 s for a request head (the
+# protocol in deploy/ holds the first head to it too, which uvicorn does not) and 30 s to finish
+# the requests in progress on SIGTERM (uvicorn's default would wait for ever).
+UVICORN_DEADLINES := --http deploy.uvicorn_protocol:HeadDeadlineProtocol --timeout-keep-alive 5 \
+	--timeout-graceful-shutdown 30
+
 serve-fastapi: PORT ?= 8003
 serve-fastapi: install  ## FastAPI under uvicorn on :8003
 	$(call serve,FastAPI,$(PORT),$(BIN)/python -m fastapi_books.initial_data,\
-		$(BIN)/uvicorn fastapi_books.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS))
+		$(BIN)/uvicorn fastapi_books.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) \
+		$(UVICORN_DEADLINES))
 
 # Each server started as its serve target starts it, its /docs opened in Debian's chromium.
 .PHONY: docs-check

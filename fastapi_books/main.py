@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from fastapi_books.errors import EXCEPTION_HANDLERS
+from fastapi_books.limits import RequestLimitsMiddleware
 from fastapi_books.methods import HeadAsGetMiddleware
 from fastapi_books.openapi import without_default_422
 from fastapi_books.routes import books, docs, health
@@ -23,6 +24,8 @@ app = FastAPI(
 )
 app.openapi = lambda: without_default_422(app)
 app.add_middleware(HeadAsGetMiddleware)
+# Outermost: uvicorn passes on any head, and a body as slowly as it comes.
+app.add_middleware(RequestLimitsMiddleware)
 app.include_router(books.router)
 app.include_router(health.router)
 app.include_router(docs.router)

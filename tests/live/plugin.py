@@ -73,7 +73,11 @@ class ServerPool:
         atexit.register(self.kill_all)
 
     def new_server(
-        self, framework: str, database_url: str, api_token: str, workers: int = CONTRACT_WORKERS
+        self,
+        framework: str,
+        database_url: str,
+        api_token: str,
+        workers: int | None = CONTRACT_WORKERS,
     ) -> LiveServer:
         """A server not yet started, with its own log file."""
         log_path = self.directory / f"{framework}-{len(self.started) + 1}.log"
@@ -191,7 +195,9 @@ def start_server(
     healthy when returned; each is killed when the test ends, whatever happened to it."""
     mine: list[LiveServer] = []
 
-    def start(framework: str, database_url: str, workers: int = CONTRACT_WORKERS) -> LiveServer:
+    def start(
+        framework: str, database_url: str, workers: int | None = CONTRACT_WORKERS
+    ) -> LiveServer:
         server = live_servers.new_server(framework, database_url, TOKEN, workers)
         mine.append(server)
         watch_log(request, server)

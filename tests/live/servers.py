@@ -56,7 +56,8 @@ class LiveServer:
     database_url: str
     api_token: str
     log_path: Path
-    workers: int = 2
+    # None: WORKERS left unset, so the serve target starts its own default number.
+    workers: int | None = 2
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -92,10 +93,12 @@ class LiveServer:
             **os.environ,
             "HOST": HOST,
             "PORT": str(self.port),
-            "WORKERS": str(self.workers),
             "DATABASE_URL": self.database_url,
             "BOOKS_API_TOKEN": self.api_token,
         }
+        environment.pop("WORKERS", None)
+        if self.workers is not None:
+            environment["WORKERS"] = str(self.workers)
         with self.log_path.open("ab") as log:
             log.write(f"\n--- make serve-{self.framework} on port {self.port}\n".encode())
             log.flush()
@@ -195,6 +198,15 @@ class LiveServer:
             if int(fields[2]) == self.process.pid:
                 ids.add(int(stat.parent.name))
         return ids
+
+    def main_process_id(self) -> int:
+        """The server's own process (make's child): gunicorn's arbiter, uvicorn's main process."""
+        assert self.process is not None
+        for pid in self.process_ids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            if int(fields[1]) == self.process.pid:
+                return pid
+        raise LookupError(f"make serve-{self.framework} has no server process")
 
     def connections_waiting_to_be_accepted(self) -> int:
         """How many connections wait in the listening socket's queue for a worker to accept them."""

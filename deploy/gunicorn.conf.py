@@ -1,0 +1,114 @@
+"""gunicorn's settings for `make serve-django` and `make serve-flask`: clients straight off the net.
+
+gunicorn's default sync workers serve one connection each at a time and, as gunicorn's deployment
+docs say, need a buffering proxy in front: a few idle or slow clients hold every worker. The
+gevent workers below hold each connection in a greenlet of their own, and read a request's head
+and body within deadlines before the app runs, as such a proxy would.
+"""
+
+import json
+
+import gevent
+import gevent.lock
+from gunicorn.http.body import Body, LengthReader
+from gunicorn.http.errors import NoMoreData, ParseException
+from gunicorn.workers.ggevent import GeventWorker
+
+# A request head must be complete within this many seconds of the connection opening or of the
+# previous response: the gevent worker's keepalive bounds each wait for a head, the first included.
+keepalive = 5
+# And its body within this many seconds of the head.
+BODY_SECONDS = 10
+# The contract's largest body (64 KiB) and one byte more, which tells a body over it (a 413).
+BODY_BUFFER = 64 * 1024 + 1
+# The head: a request line and 100 header fields of up to 8190 bytes each (gunicorn's maximum
+# for the line, and its defaults for the fields).
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
+# On SIGTERM, requests in progress have this long to finish (gunicorn's default, stated here
+# because the contract promises it).
+graceful_timeout = 30
+
+
+def problem_response(status: int, title: str, detail: str) -> bytes:
+    """A problem document as a complete response that closes the connection."""
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+    head = (
+        f"HTTP/1.1 {status} {title}\r\nContent-Type: application/problem+json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return (head + body).encode()
+
+
+REQUEST_TIMEOUT = problem_response(
+    408, "Request Timeout", f"The request body did not arrive within {BODY_SECONDS} seconds."
+)
+BAD_REQUEST = problem_response(400, "Bad Request", "The request body is not validly framed.")
+
+
+class BufferedBody:
+    """A body reader that gives out what was read ahead first, then the rest of the body."""
+
+    def __init__(self, received: bytes, rest: Body) -> None:
+        self.received = received
+        self.rest = rest
+
+    def read(self, size: int) -> bytes:
+        if self.received:
+            data, self.received = self.received[:size], self.received[size:]
+            return data
+        return self.rest.read(size)
+
+
+class BufferingGeventWorker(GeventWorker):
+    """gunicorn's gevent worker, which reads each body (up to the contract's limit) in full
+    before the app runs: a client that stalls or leaves mid-body never reaches the app."""
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        # The app runs one request at a time in each worker, as in a sync worker: gevent takes
+        # over the waiting for clients, not the app's concurrency. Otherwise each worker would
+        # run as many requests at once as it has connections, each with a database connection of
+        # its own (Flask's pool grows to 15 per worker, Django opens one per greenlet), and a few
+        # busy workers would exhaust PostgreSQL's max_connections.
+        app, running = self.wsgi, gevent.lock.BoundedSemaphore(1)
+
+        def one_at_a_time(environ, start_response):
+            with running:
+                return app(environ, start_response)
+
+        self.wsgi = one_at_a_time
+
+    def handle_request(self, listener_name, req, sock, addr):
+        # gunicorn answers Expect: 100-continue as it calls the app, which here is after the body
+        # has arrived: the client would wait for it first.
+        if req._expected_100_continue:
+            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            req._expected_100_continue = False
+        if isinstance(req.body.reader, LengthReader) and req.body.reader.length == 0:
+            super().handle_request(listener_name, req, sock, addr)  # no body to wait for
+            return
+        # A Content-Length body that ends short of its length means the client has gone.
+        announced = req.body.reader.length if isinstance(req.body.reader, LengthReader) else 0
+        try:
+            with gevent.Timeout(BODY_SECONDS):
+                received = req.body.read(BODY_BUFFER)
+        except gevent.Timeout:
+            sock.sendall(REQUEST_TIMEOUT)
+            self.log.info("Request body from %s not complete within %s s", addr[0], BODY_SECONDS)
+            raise StopIteration("body timed out") from None
+        except NoMoreData:
+            raise StopIteration("client left mid-body") from None
+        except ParseException:
+            sock.sendall(BAD_REQUEST)
+            raise StopIteration("bad chunked body") from None
+        if len(received) < min(announced, BODY_BUFFER):
+            raise StopIteration("client left mid-body")
+        # gunicorn's parser skips what is left of this body before the next request: keep
+        # reading the same body.
+        req.body = Body(BufferedBody(received, req.body))
+        super().handle_request(listener_name, req, sock, addr)
+
+
+worker_class = BufferingGeventWorker

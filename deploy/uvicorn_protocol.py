@@ -1,0 +1,45 @@
+"""uvicorn's HTTP protocol for `make serve-fastapi` (--http), with a deadline for request heads.
+
+uvicorn waits for a request head for as long as the client likes: its keep-alive timeout starts
+only after a first response and stops at the first byte of the next head. Each connection costs
+uvicorn little, but one that sends nothing, or a header line now and then, is held forever. Here
+every head must be complete within --timeout-keep-alive seconds of the connection opening or of
+the previous response; otherwise the connection is closed.
+"""
+
+import asyncio
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+
+class HeadDeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol; a head not complete in time closes the connection."""
+
+    head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self.start_head_deadline()
+
+    def on_headers_complete(self) -> None:
+        if self.head_deadline is not None:
+            self.head_deadline.cancel()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # Not while a pipelined request, its head already read, is being served.
+        if not self.transport.is_closing() and self.cycle.response_complete:
+            self.start_head_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.head_deadline is not None:
+            self.head_deadline.cancel()
+        super().connection_lost(exc)
+
+    def start_head_deadline(self) -> None:
+        if self.head_deadline is not None:
+            self.head_deadline.cancel()
+        self.head_deadline = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
