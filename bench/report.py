@@ -357,6 +357,9 @@ def machine_text(results: Results) -> str:
     kind = "A quick smoke run (`BENCH_QUICK=1`)" if settings["quick"] else "A full run"
     note = f" {data['note']}" if data.get("note") else ""
     postgresql = f", PostgreSQL {machine['postgresql']}" if machine.get("postgresql") else ""
+    warmup = (
+        f"after a {settings['warmup_s']} s warm-up" if settings["warmup_s"] else "without a warm-up"
+    )
     return (
         f"{kind}, started {data['started']}, took {data['duration_s'] / 60:.1f} min.{note}\n"
         f"Machine: {machine['cores']} {TIMES} {machine['cpu_model']}, {machine['memory_gib']} GiB, "
@@ -364,15 +367,14 @@ def machine_text(results: Results) -> str:
         f"{postgresql}, wrk {machine['wrk']}.\nVersions: {versions}.\n\n"
         f"Each server runs on CPU 0 (`taskset -c 0`), wrk (one thread) on CPU 1; PostgreSQL, "
         f"when used, on either. Each figure is the median of {runs} run(s) of "
-        f"{settings['duration_s']} s after a {settings['warmup_s']} s warm-up, with the lowest "
-        f"and highest in brackets. The three packages start as `make serve-<framework>` starts "
-        f"them, each on a database of its own (a SQLite file, or a throwaway PostgreSQL "
-        f"database); every other app starts under its framework's serve command line, with the "
-        f"same server and worker class (the server column). Errors are socket errors (a "
-        f"response slower than 10 s is a timeout) plus responses with another status than the "
-        f"scenario expects; **stalled** means the server answered no request within 10 s after "
-        f"the load, and its remaining loads were not run. Server RSS is the sum over the "
-        f"server's processes after each run."
+        f"{settings['duration_s']} s {warmup}, with the lowest and highest in brackets. The "
+        f"three packages start as `make serve-<framework>` starts them, each on a database of "
+        f"its own (a SQLite file, or a throwaway PostgreSQL database); every other app starts "
+        f"under its framework's serve command line, with the same server and worker class (the "
+        f"server column). Errors are socket errors (a response slower than 10 s is a timeout) "
+        f"plus responses with another status than the scenario expects; **stalled** means the "
+        f"server answered no request within 10 s after the load, and its remaining loads were "
+        f"not run. Server RSS is the sum over the server's processes after each run."
     )
 
 
@@ -593,9 +595,29 @@ def performance_verdict(results: Results, markdown_list: bool = False) -> str:
         lines.append(
             f"On {DATABASES[database]}, one worker, `GET /books`: " + "; ".join(parts) + "."
         )
+    lines += failure_findings(results)
     if markdown_list:
         return "\n".join(f"- {line}" for line in lines)
     return " ".join(lines)
+
+
+def failure_findings(results: Results) -> list[str]:
+    """A sentence per app that stalled or answered with errors under some load."""
+    findings = []
+    for target in dict.fromkeys(row["target"] for row in results.rows):
+        failed = [
+            row
+            for row in results.rows
+            if row["target"] == target and (row.get("stalled") or row["errors"])
+        ]
+        if failed:
+            where = "; ".join(
+                f"{row['scenario']} on {where_measured(row)}: "
+                + ("stalled" if row.get("stalled") else f"{row['errors']:,} errors")
+                for row in failed
+            )
+            findings.append(f"{LABELS[target]} failed under load: {where}.")
+    return findings
 
 
 def spread_of(results: Results, target: str, database: str) -> tuple[float, float]:
