@@ -592,9 +592,8 @@ def performance_verdict(results: Results, markdown_list: bool = False) -> str:
             for targets, what in kinds
             if (found := ranking(results, targets, database))
         ]
-        lines.append(
-            f"On {DATABASES[database]}, one worker, `GET /books`: " + "; ".join(parts) + "."
-        )
+        if parts:
+            lines.append(f"On {DATABASES[database]}, one worker, `GET /books`: {'; '.join(parts)}.")
     lines += failure_findings(results)
     if markdown_list:
         return "\n".join(f"- {line}" for line in lines)

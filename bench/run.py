@@ -47,6 +47,7 @@ from databases import DATABASES, Databases, grow_catalog, prepare
 from footprint import code_size, dependencies, versions
 from serving import (
     HOST,
+    MACHINE_CPUS,
     rss_kb,
     serve_command,
     server_name,
@@ -246,13 +247,14 @@ class Bench:
             "ARTICLE_DATABASE": url.removeprefix("sqlite:///"),
             "BOOKS_API_TOKEN": TOKEN,
         }
-        # The default as the Makefile computes it for this machine: under `taskset -c 0` its nproc
-        # would see one CPU.
-        env["WORKERS"] = str(workers_of(command))
+        env.pop("WORKERS", None)
+        if workers is not None:
+            env["WORKERS"] = str(workers)
         env.update(target.env)
         pinned = ["taskset", "-c", SERVER_CPU]
         if target.via_make:
-            launch = [*pinned, "make", "--no-print-directory", f"serve-{target.framework}"]
+            serve = [f"CPUS={MACHINE_CPUS}", f"serve-{target.framework}"]
+            launch = [*pinned, "make", "--no-print-directory", *serve]
         else:
             launch = [*pinned, *(with_app(command, target.app) if target.app else command)]
             env["PYTHONPATH"] = str(target.folder)  # its modules before the installed package's

@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 # The argument that names the package's app on each serve target's command line.
 PACKAGE_APP = re.compile(r"^(django|flask|fastapi)_books[.:]")
+# The Makefile's CPUS, given on make's command line: under `taskset -c 0` its nproc would count one
+# CPU, and the serve targets' defaults (workers, threads) are meant for the machine.
+MACHINE_CPUS = os.cpu_count() or 1
 
 
 def serve_command(framework: str, port: int, workers: int | None) -> list[str]:
@@ -26,7 +29,7 @@ def serve_command(framework: str, port: int, workers: int | None) -> list[str]:
     if workers is not None:
         env["WORKERS"] = str(workers)
     recipe = subprocess.run(
-        ["make", "-n", "--no-print-directory", f"serve-{framework}"],
+        ["make", "-n", "--no-print-directory", f"CPUS={MACHINE_CPUS}", f"serve-{framework}"],
         cwd=ROOT,
         env=env,
         capture_output=True,
