@@ -41,8 +41,19 @@ def serve_command(framework: str, port: int, workers: int | None) -> list[str]:
     # `env NAME=value ...` before the program: the harness sets what it needs in the environment.
     while words and (words[0] == "env" or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0])):
         words.pop(0)
-    program = ROOT / words[0]
-    return [str(program) if program.exists() else words[0], *words[1:]]
+    # Paths relative to the repository (the program, a config file) hold from any folder.
+    command = [str(ROOT / word) if is_path(word) else word for word in words]
+    if Path(command[0]).name == "gunicorn" and option(command, "--config", "-c") is None:
+        # gunicorn reads ./gunicorn.conf.py by default: the other apps run from other folders.
+        config = ROOT / "gunicorn.conf.py"
+        if config.exists():
+            command[1:1] = ["--config", str(config)]
+    return command
+
+
+def is_path(word: str) -> bool:
+    """Whether a command-line word names a file in the repository by a relative path."""
+    return not word.startswith("-") and "/" in word and (ROOT / word).exists()
 
 
 def with_app(command: list[str], app: str) -> list[str]:
