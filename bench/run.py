@@ -12,13 +12,15 @@ The rows beside the packages:
 - same work (samework/): per framework a plain app doing the package's two queries of `GET /books`
   (the count and the page) with the same ORM, and FastAPI in the full-stack template's style;
 - baseline: the FastAPI package as of BASELINE_COMMIT, taken from git into a scratch folder;
+- django-pool: the Django package on Django's psycopg pool in place of CONN_MAX_AGE (PostgreSQL);
 - the article's snippets (article/) and raw WSGI and ASGI apps (ceiling.py), on SQLite only.
 
 A server that does not answer a request within STALL_TIMEOUT_S after a load is reported as stalled
 and stopped; its remaining loads are not run.
 
 BENCH_NOTE="..." is printed with the results (say so when other work shares the machine).
-BENCH_QUICK=1 makes a smoke run of two to three minutes: one 1 s run per figure, no warm-up;
+BENCH_QUICK=1 makes a smoke run of two to three minutes on a quiet 2-core machine: one 1 s run per
+figure, no warm-up;
 `GET /books` alone beyond the packages' one-worker runs; on PostgreSQL, only the package scenarios
 that differ there; the default workers for the packages on SQLite only; no psycopg-pool variant,
 no same work with the default workers, no cold starts. `--only NAME,...` and
