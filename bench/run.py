@@ -20,10 +20,9 @@ and stopped; its remaining loads are not run.
 
 BENCH_NOTE="..." is printed with the results (say so when other work shares the machine).
 BENCH_QUICK=1 makes a smoke run of two to three minutes on a quiet 2-core machine: one 1 s run per
-figure, no warm-up;
-`GET /books` alone beyond the packages' one-worker runs; on PostgreSQL, only the package scenarios
-that differ there; the default workers for the packages on SQLite only; no psycopg-pool variant,
-no same work with the default workers, no cold starts. `--only NAME,...` and
+figure, no warm-up; `GET /books` alone beyond the packages' one-worker runs; on PostgreSQL, only
+the package scenarios that differ there; the default workers for the packages on SQLite only; no
+django-pool rows, no same work with the default workers, no cold starts. `--only NAME,...` and
 `--database sqlite|postgresql` run a part of the plan.
 """
 
