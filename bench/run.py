@@ -269,28 +269,11 @@ class Bench:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # one process group: make, the server and its workers
         )
-        ready = f"http://{HOST}:{port}{target.ready_path}"
-        # Django's migrations and collectstatic may take a while on a busy machine.
-        deadline = began + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{target.name} exited: see {log}\n{log.read_text()[-2000:]}")
-            try:
-                if httpx2.get(ready, timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                stop(process)
-                raise RuntimeError(
-                    f"{target.name} did not answer 200 on {ready} within {START_TIMEOUT_S} s"
-                )
-            time.sleep(0.02)
-        first_200 = time.monotonic() - began
-        # The first 200 may come from one worker while the others still start.
-        count = workers_of(command)
-        wanted = count if count > 1 or server_name(command) == "gunicorn" else 1
-        wait_for_workers(process.pid, target.name, wanted, time.monotonic() + START_TIMEOUT_S)
+        try:
+            first_200 = wait_until_serving(target, process, port, command, log, began)
+        except BaseException:
+            stop(process)  # a server that failed to start leaves no process behind
+            raise
         return Server(target, workers, port, database, url, command, process, first_200, log)
 
     def new_database(self, target: Target, database: str) -> str:
@@ -523,6 +506,39 @@ class Bench:
             for target in PACKAGES:
                 if only is None or target.name in only:
                     self.cold_starts(target)
+
+
+def wait_until_serving(
+    target: Target,
+    process: subprocess.Popen,
+    port: int,
+    command: list[str],
+    log: Path,
+    began: float,
+) -> float:
+    """Wait (with deadlines) for a 200 and for every worker; the seconds to that first 200."""
+    ready = f"http://{HOST}:{port}{target.ready_path}"
+    # Django's migrations and collectstatic may take a while on a busy machine.
+    deadline = began + START_TIMEOUT_S
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{target.name} exited: see {log}\n{log.read_text()[-2000:]}")
+        try:
+            if httpx2.get(ready, timeout=1).status_code == 200:
+                break
+        except httpx2.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"{target.name} did not answer 200 on {ready} within {START_TIMEOUT_S} s"
+            )
+        time.sleep(0.02)
+    first_200 = time.monotonic() - began
+    # The first 200 may come from one worker while the others still start.
+    count = workers_of(command)
+    wanted = count if count > 1 or server_name(command) == "gunicorn" else 1
+    wait_for_workers(process.pid, target.name, wanted, time.monotonic() + START_TIMEOUT_S)
+    return first_200
 
 
 def prepare_article_database(path: str) -> None:
