@@ -140,7 +140,8 @@ serve-fastapi: install  ## FastAPI under uvicorn on :8003
 docs-check: install  ## Open each server's Swagger UI in headless Chromium (screenshots: var/docs-check/)
 	$(BIN)/python -m tests.docs_check
 
-# The benchmark: wrk from the system, matplotlib (for the chart) and py-spy from the bench extra.
+# The benchmark: wrk from the system; aiosqlite (an async same-work app), matplotlib (the chart) and py-spy from the
+# bench extra.
 # A quick run writes its own file, so it never replaces the last full run's results.
 BENCH_RESULTS ?= bench/results/$(if $(filter-out 0,$(BENCH_QUICK)),quick,bench).json
 REPORT_DOCS ?= docs
@@ -150,7 +151,8 @@ $(BIN)/.installed-bench: pyproject.toml constraints.txt | install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	@touch $@
 
-bench: install  ## Load-test the three, the article's snippets and raw WSGI/ASGI apps (needs wrk; ~12 min)
+# On SQLite and on PostgreSQL: throwaway databases on TEST_DATABASE_URL's server, as the test suite makes them.
+bench: $(BIN)/.installed-bench  ## Load-test the three and what they compare with, on SQLite and PostgreSQL (needs wrk; ~35 min)
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk (Debian, Ubuntu)" >&2; exit 1; }
 	$(BIN)/python bench/run.py --output $(BENCH_RESULTS)
 

@@ -1,8 +1,10 @@
 """Profile one package's worker under wrk load with py-spy, and print where its time goes.
 
 python bench/profile.py django /books [--seconds 10] [--connections 64] [--catalog 1000]
+    [--database postgresql]
 
-The server starts as in make bench (one worker on CPU 0); wrk and py-spy run on CPU 1. py-spy
+The server starts as in make bench (one worker on CPU 0, on a database of its own: a SQLite file
+or a throwaway PostgreSQL database); wrk and py-spy run on CPU 1. py-spy
 samples only the thread holding the GIL (--gil), so idle threads and waits do not count. Prints the
 share of samples that pass through each function (inclusive) and that end in it (own time), and
 keeps py-spy's collapsed stacks (flame graph input) in the file --stacks names.
@@ -14,7 +16,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from run import BIN, HOST, LOAD_CPU, PACKAGES, Bench, Settings, stop, worker_pids
+from databases import DATABASES, Databases
+from run import BIN, LOAD_CPU, PACKAGES, Bench, Settings
+from serving import HOST, stop, worker_pids
 
 
 def main() -> None:
@@ -25,6 +29,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--catalog", type=int, default=0, help="grow the catalog to 1000 first")
+    parser.add_argument("--database", choices=DATABASES, default="sqlite")
     parser.add_argument("--stacks", type=Path, default=Path("/tmp/profile-stacks.txt"))
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument(
@@ -39,12 +44,13 @@ def main() -> None:
     target = next(target for target in PACKAGES if target.name == arguments.framework)
     settings = Settings(quick=True, warmup_s=1, duration_s=1, runs=1, cold_starts=0)
     with tempfile.TemporaryDirectory(prefix="profile-") as work:
-        bench = Bench(settings, Path(work))
-        database = Path(work) / "profile.sqlite3"
-        server = bench.start(target, 1, database)
+        databases = Databases(Path(work))
+        bench = Bench(settings, Path(work), databases)
+        url = bench.new_database(target, arguments.database)
+        server = bench.start(target, 1, arguments.database, url)
         try:
             if arguments.catalog:
-                bench.grow_catalog(server, database)
+                bench.grow_catalog(server)
             (worker,) = worker_pids(server.process.pid)
             url = f"http://{HOST}:{server.port}{arguments.path}"
             wrk = ["wrk", "-t1", f"-c{arguments.connections}", f"-d{arguments.seconds + 2}s"]
@@ -64,6 +70,7 @@ def main() -> None:
             print(load.communicate()[0])
         finally:
             stop(server.process)
+            databases.drop_all()
     summarize(arguments.stacks, arguments.top)
 
 

@@ -25,9 +25,20 @@ LABELS = {
     "article-fastapi": "article's FastAPI",
     "wsgi-ceiling": "raw WSGI (gunicorn)",
     "asgi-ceiling": "raw ASGI (uvicorn)",
+    "django-pool": "Django + DRF on psycopg's pool",
+    "fastapi-baseline": "FastAPI package before `async def` (baseline)",
+    "samework-django": "same work: Django + DRF",
+    "samework-flask": "same work: Flask + SQLAlchemy",
+    "samework-fastapi": "same work: FastAPI, `async def`, `AsyncSession`",
+    "template-fastapi": "FastAPI as the full-stack template (sync `def`)",
 }
+SAME_WORK = {name: f"samework-{name}" for name in FRAMEWORKS}
+DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 CEILING = {"gunicorn": "wsgi-ceiling", "uvicorn": "asgi-ceiling"}
 # The targets the benchmark holds the packages to.
+BASELINE_RATIO = 1.5
+FLASK_RATIO = 1.0
+SAME_WORK_RATIO = 0.90
 ARTICLE_RATIO = 1.0
 CEILING_FRACTION = {"django": 0.30, "flask": 0.45, "fastapi": 0.25}
 TAIL_RATIO = 3.0
@@ -45,33 +56,56 @@ END = "<!-- end of measured comparison -->"
 
 
 class Results:
-    """The bench JSON, with look-ups by target, workers and scenario."""
+    """The bench JSON, with look-ups by target, database, worker setting and scenario.
+
+    Results from before the PostgreSQL leg have no database (SQLite) and name the default workers
+    by server; both read as they were measured.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.data = json.loads(path.read_text(encoding="utf-8"))
         self.rows = self.data["results"]
+        for row in [*self.rows, *self.data["servers"]]:
+            row.setdefault("database", "sqlite")
+            row.setdefault("default_workers", row["workers"] != 1)
+        self.databases = [
+            name for name in DATABASES if any(row["database"] == name for row in self.rows)
+        ]
 
-    def find(self, target: str, scenario: str = "GET /books", workers: int = 1) -> dict | None:
+    def find(
+        self,
+        target: str,
+        scenario: str = "GET /books",
+        database: str = "sqlite",
+        default_workers: bool = False,
+    ) -> dict | None:
         """One scenario's result, if it was measured."""
+        wanted = (target, scenario, database, default_workers)
         for row in self.rows:
-            if (row["target"], row["scenario"], row["workers"]) == (target, scenario, workers):
+            if (row["target"], row["scenario"], row["database"], row["default_workers"]) == wanted:
                 return row
         return None
 
-    def rps(self, target: str, scenario: str = "GET /books", workers: int = 1) -> float | None:
-        """The median requests per second, if measured."""
-        row = self.find(target, scenario, workers)
+    def rps(
+        self, target: str, database: str = "sqlite", default_workers: bool = False
+    ) -> float | None:
+        """The median requests per second of `GET /books`, if measured."""
+        row = self.find(target, database=database, default_workers=default_workers)
         return row["summary"]["requests_per_s"]["median"] if row else None
 
-    def default_workers(self, row: dict) -> int:
-        """The Makefile's default worker count for the server of this result's target."""
-        return self.data["default_workers"][row["server"]]
+    def default_workers(self) -> dict[str, int]:
+        """The serve targets' default worker counts, by framework (or, earlier, by server)."""
+        return self.data["default_workers"]
 
-    def server(self, target: str, key: str, workers: int = 1) -> object:
-        """A per-server figure (first start, idle RSS, cold starts), if measured."""
+    def server(self, target: str, key: str) -> object:
+        """A per-server figure (first start, idle RSS, cold starts) with one worker on SQLite."""
         for server in self.data["servers"]:
-            if server["target"] == target and server["workers"] == workers and key in server:
+            if (server["target"], server["database"], server["workers"]) == (
+                target,
+                "sqlite",
+                1,
+            ) and key in server:
                 return server[key]
         return None
 
@@ -145,7 +179,7 @@ def route_handlers(package: Path) -> tuple[int, int]:
 
 
 def async_cell(name: str, server: str) -> str:
-    """The server's interface and how the package's handlers are written."""
+    """The server (and worker class) and how the package's handlers are written."""
     sync, asynchronous = route_handlers(ROOT / f"{name}_books")
     if not sync + asynchronous:
         return f"{server}; class-based views, all sync"
@@ -169,60 +203,96 @@ def admin_cell(features: dict[str, int]) -> str:
 # The targets --------------------------------------------------------------------------------------
 
 
+def target_row(what: str, value: float | None, goal: float, at_least: bool = True) -> list[str]:
+    """One row of a targets table: what, the measured value, the goal, met or missed."""
+    sign = "≥" if at_least else "≤"
+    return [what, number(value, 2), f"{sign} {goal:.2f}", verdict(value, goal, at_least)]
+
+
 def target_rows(results: Results) -> list[list[str]]:
-    """One row per target and package: the measured ratio, the goal, met or missed."""
+    """The targets, each a ratio of two figures of this one run."""
+    fastapi_pg = results.rps("fastapi", "postgresql")
+    rows = [
+        target_row(
+            f"FastAPI: `GET /books` on PostgreSQL, 1 worker ÷ {LABELS['fastapi-baseline']}",
+            ratio(fastapi_pg, results.rps("fastapi-baseline", "postgresql")),
+            BASELINE_RATIO,
+        ),
+        target_row(
+            "FastAPI: `GET /books` on PostgreSQL, 1 worker ÷ Flask's",
+            ratio(fastapi_pg, results.rps("flask", "postgresql")),
+            FLASK_RATIO,
+        ),
+    ]
+    for database in results.databases:
+        for name, label in FRAMEWORKS.items():
+            rows.append(
+                target_row(
+                    f"{label}: `GET /books` on {DATABASES[database]}, 1 worker ÷ "
+                    f"{LABELS[SAME_WORK[name]]}",
+                    ratio(results.rps(name, database), results.rps(SAME_WORK[name], database)),
+                    SAME_WORK_RATIO,
+                )
+            )
+    scenarios = dict.fromkeys(row["scenario"] for row in results.rows if row["target"] == "fastapi")
+    for scenario in scenarios:
+        tails = [
+            (row["summary"]["p99_ms"]["median"] / row["summary"]["p50_ms"]["median"], row)
+            for row in results.rows
+            if (row["target"], row["scenario"]) == ("fastapi", scenario)
+            and row["summary"]["p50_ms"]["median"]
+        ]
+        worst, row = max(tails, key=lambda pair: pair[0]) if tails else (None, None)
+        where = f" (worst: {where_measured(row)})" if row else ""
+        rows.append(target_row(f"FastAPI: p99 ÷ p50, {scenario}{where}", worst, TAIL_RATIO, False))
+    for database in results.databases:
+        for name, label in FRAMEWORKS.items():
+            runs = [
+                row
+                for row in results.rows
+                if (row["target"], row["database"]) == (name, database)
+                and row["connections"] >= 256
+            ]
+            errors = sum(row["errors"] for row in runs) if runs else None
+            stalled = any(row.get("stalled") for row in runs)
+            rows.append(
+                [
+                    f"{label}: errors at 256 connections on {DATABASES[database]} "
+                    "(every worker count)",
+                    number(errors) + (", stalled" if stalled else ""),
+                    "0",
+                    "**missed**" if stalled else verdict(errors, 0, at_least=False),
+                ]
+            )
+    return rows
+
+
+def where_measured(row: dict) -> str:
+    """E.g. "PostgreSQL, 1 worker"."""
+    workers = f"{row['workers']} worker{'s' if row['workers'] > 1 else ''}"
+    return f"{DATABASES[row['database']]}, {workers}"
+
+
+def earlier_target_rows(results: Results) -> list[list[str]]:
+    """The earlier targets, on SQLite with one worker: the article's snippets and the ceilings."""
     rows = []
     for name, label in FRAMEWORKS.items():
-        ours = results.rps(name)
-        value = ratio(ours, results.rps(f"article-{name}"))
         rows.append(
-            [
+            target_row(
                 f"{label}: `GET /books` ÷ the article's snippet",
-                number(value, 2),
-                f"≥ {ARTICLE_RATIO:.2f}",
-                verdict(value, ARTICLE_RATIO),
-            ]
+                ratio(results.rps(name), results.rps(f"article-{name}")),
+                ARTICLE_RATIO,
+            )
         )
     for name, label in FRAMEWORKS.items():
         row = results.find(name)
-        ceiling = CEILING[row["server"]] if row else None
-        value = ratio(results.rps(name), results.rps(ceiling)) if ceiling else None
-        goal = CEILING_FRACTION[name]
+        ceiling = CEILING.get(row["server"]) if row else None
         rows.append(
-            [
+            target_row(
                 f"{label}: `GET /books` ÷ {LABELS.get(ceiling, 'its ceiling')}",
-                number(value, 2),
-                f"≥ {goal:.2f}",
-                verdict(value, goal),
-            ]
-        )
-    for name, label in FRAMEWORKS.items():
-        runs = [row for row in results.rows if row["target"] == name and row["connections"] >= 256]
-        errors = sum(row["errors"] for row in runs) if runs else None
-        rows.append(
-            [
-                f"{label}: errors at 256 connections (every worker count)",
-                number(errors),
-                "0",
-                verdict(errors, 0, at_least=False),
-            ]
-        )
-    for name, label in FRAMEWORKS.items():
-        runs = [row for row in results.rows if row["target"] == name and row["connections"] == 64]
-        tails = [
-            (row["summary"]["p99_ms"]["median"] / row["summary"]["p50_ms"]["median"], row)
-            for row in runs
-            if row["summary"]["p50_ms"]["median"]
-        ]
-        worst, row = max(tails, key=lambda pair: pair[0]) if tails else (None, None)
-        where = f" (worst: {row['scenario']}, {row['workers']} worker(s))" if row else ""
-        rows.append(
-            [
-                f"{label}: p99 ÷ p50 at 64 connections{where}",
-                number(worst, 2),
-                f"≤ {TAIL_RATIO:.1f}",
-                verdict(worst, TAIL_RATIO, at_least=False),
-            ]
+                ratio(results.rps(name), results.rps(ceiling)) if ceiling else None,
+                CEILING_FRACTION[name],
+            )
         )
     return rows
 
@@ -230,11 +300,28 @@ def target_rows(results: Results) -> list[list[str]]:
 # docs/benchmark.md --------------------------------------------------------------------------------
 
 
-def scenario_tables(results: Results, default_workers: bool) -> str:
-    """One table per scenario: every target measured with one worker, or with its default."""
+def server_cell(row: dict) -> str:
+    """The server and worker class the row ran under, e.g. "gunicorn sync x 5"
+    (with a multiplication sign)."""
+    server = row.get("server", "")
+    worker = row.get("worker_class")
+    if worker is None:  # results from before the worker class was recorded
+        worker = "sync" if server == "gunicorn" else ""
+    kind = f"{server} {worker}" if worker and worker != server else server
+    return f"{kind} {TIMES} {row['workers']}"
+
+
+def errors_cell(row: dict) -> str:
+    """The error count, and whether the server stalled after a load."""
+    return number(row["errors"]) + (", **stalled**" if row.get("stalled") else "")
+
+
+def scenario_tables(results: Results, database: str, default_workers: bool) -> str:
+    """One table per scenario: every target measured on one database with one worker, or with
+    its serve target's default."""
 
     def chosen(row: dict) -> bool:
-        return row["workers"] == (results.default_workers(row) if default_workers else 1)
+        return (row["database"], row["default_workers"]) == (database, default_workers)
 
     parts = []
     scenarios = dict.fromkeys(row["scenario"] for row in results.rows if chosen(row))
@@ -247,15 +334,16 @@ def scenario_tables(results: Results, default_workers: bool) -> str:
             rows.append(
                 [
                     LABELS[row["target"]],
+                    server_cell(row),
                     spread(summary["requests_per_s"]),
                     number(summary["p50_ms"]["median"], 1),
                     number(summary["p90_ms"]["median"], 1),
                     spread(summary["p99_ms"], 1),
-                    number(row["errors"]),
+                    errors_cell(row),
                     mib(summary["server_rss_kb"]["median"]),
                 ]
             )
-        header = ["", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors", "server RSS"]
+        header = ["", "server", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors", "server RSS"]
         parts.append(f"### {scenario}\n\n{table(header, rows)}")
     return "\n\n".join(parts)
 
@@ -268,51 +356,79 @@ def machine_text(results: Results) -> str:
     runs = settings["runs"]
     kind = "A quick smoke run (`BENCH_QUICK=1`)" if settings["quick"] else "A full run"
     note = f" {data['note']}" if data.get("note") else ""
+    postgresql = f", PostgreSQL {machine['postgresql']}" if machine.get("postgresql") else ""
+    warmup = (
+        f"after a {settings['warmup_s']} s warm-up" if settings["warmup_s"] else "without a warm-up"
+    )
     return (
         f"{kind}, started {data['started']}, took {data['duration_s'] / 60:.1f} min.{note}\n"
         f"Machine: {machine['cores']} {TIMES} {machine['cpu_model']}, {machine['memory_gib']} GiB, "
-        f"Linux {machine['kernel']}; Python {machine['python']}, SQLite {machine['sqlite']}, "
-        f"wrk {machine['wrk']}.\nVersions: {versions}.\n\n"
-        f"Each server runs on CPU 0 (`taskset -c 0`), wrk (one thread) on CPU 1. Each figure "
-        f"is the median of {runs} run(s) of {settings['duration_s']} s after a "
-        f"{settings['warmup_s']} s warm-up, with the lowest and highest in brackets. The three"
-        f" packages start as `make serve-<framework>` starts them, on SQLite; the article's "
-        f"snippets and the raw apps start under the same server command lines. Errors are "
-        f"socket errors (a response slower than 10 s is a timeout) plus responses with another "
-        f"status than the scenario expects; server RSS is the sum over the server's processes "
-        f"after each run."
+        f"Linux {machine['kernel']}; Python {machine['python']}, SQLite {machine['sqlite']}"
+        f"{postgresql}, wrk {machine['wrk']}.\nVersions: {versions}.\n\n"
+        f"Each server runs on CPU 0 (`taskset -c 0`), wrk (one thread) on CPU 1; PostgreSQL, "
+        f"when used, on either. Each figure is the median of {runs} run(s) of "
+        f"{settings['duration_s']} s {warmup}, with the lowest and highest in brackets. The "
+        f"three packages start as `make serve-<framework>` starts them, each on a database of "
+        f"its own (a SQLite file, or a throwaway PostgreSQL database); every other app starts "
+        f"under its framework's serve command line, with the same server and worker class (the "
+        f"server column). Errors are socket errors (a response slower than 10 s is a timeout) "
+        f"plus responses with another status than the scenario expects; **stalled** means the "
+        f"server answered no request within 10 s after the load, and its remaining loads were "
+        f"not run. Server RSS is the sum over the server's processes after each run."
     )
+
+
+def not_measured_text(results: Results) -> str:
+    """Rows the run could not measure, and why."""
+    missing = results.data.get("not_measured", {})
+    return "".join(f"\n\nNot measured: {LABELS[name]}: {why}." for name, why in missing.items())
 
 
 def write_docs(results: Results, folder: Path) -> None:
     """docs/benchmark.md and docs/benchmark.png."""
     folder.mkdir(parents=True, exist_ok=True)
     chart(results, folder / "benchmark.png")
-    default_text = workers_text(results.data["default_workers"])
+    default_text = workers_text(results.default_workers())
+    sections = []
+    for database in results.databases:
+        for default_workers in (False, True):
+            title = (
+                f"The serve targets' default workers ({default_text}), still on one CPU"
+                if default_workers
+                else "one worker per server"
+            )
+            tables = scenario_tables(results, database, default_workers)
+            if tables:
+                sections.append(f"## {DATABASES[database]}: {title}\n\n{tables}")
+    body = "\n\n".join(sections)
     text = f"""# Benchmark
 
 Generated by `make report` from the results of `make bench`
-(`{display(results.path)}`). {machine_text(results)}
+(`{display(results.path)}`). {machine_text(results)}{not_measured_text(results)}
 
 ![Requests per second and p99 latency per scenario](benchmark.png)
 
 Where each package's worker spends its time, and how to see it: [`profiles.md`](profiles.md).
 
+## The article's order, per database
+
+{performance_verdict(results, markdown_list=True)}
+
 ## Targets
 
-Ratios of median requests per second for `GET /books` on the seed, one worker per server, 64
-connections; each package is compared with the article's snippet for its framework and with the
-raw app under its own server.
+Ratios of median requests per second for `GET /books` on the seed, 64 connections, each pair
+measured in this run; "same work" is a plain app of the package's framework doing the two queries
+of the package's `GET /books` (the count and the page of 100) with the same ORM, without the
+contract.
 
 {table(["target", "measured", "goal", ""], target_rows(results))}
 
-## One worker per server
+Earlier targets, on SQLite with one worker: each package against the article's snippet for its
+framework and against the raw app under its own server.
 
-{scenario_tables(results, default_workers=False)}
+{table(["target", "measured", "goal", ""], earlier_target_rows(results))}
 
-## The Makefile's default workers ({default_text}), still on one CPU
-
-{scenario_tables(results, default_workers=True)}
+{body}
 
 ## Footprint
 
@@ -327,21 +443,31 @@ def display(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
+KIND_COLORS = {
+    "package": "tab:blue",
+    "variant": "tab:cyan",
+    "baseline": "tab:purple",
+    "same-work": "tab:green",
+    "article": "tab:orange",
+    "ceiling": "tab:gray",
+}
+
+
 def chart(results: Results, path: Path) -> None:
-    """Horizontal bars: req/s and p99 per scenario and target, one worker per server."""
-    rows = [row for row in results.rows if row["workers"] == 1]
-    scenarios = list(dict.fromkeys(row["scenario"] for row in rows))
-    rows.sort(key=lambda row: scenarios.index(row["scenario"]))  # stable: keeps the run order
-    labels = [f"{row['scenario']}: {LABELS[row['target']]}" for row in rows]
-    colors = [
-        {"package": "tab:blue", "article": "tab:orange", "ceiling": "tab:gray"}[row["kind"]]
-        for row in rows
+    """Horizontal bars: req/s and p99 per scenario, database and target, one worker per server."""
+    rows = [row for row in results.rows if not row["default_workers"]]
+    order = list(dict.fromkeys((row["scenario"], row["database"]) for row in rows))
+    rows.sort(key=lambda row: order.index((row["scenario"], row["database"])))  # stable
+    labels = [
+        f"{row['scenario']}, {DATABASES[row['database']]}: {LABELS[row['target']]}" for row in rows
     ]
+    colors = [KIND_COLORS[row["kind"]] for row in rows]
     figure, (left, right) = plt.subplots(
-        1, 2, figsize=(13, 0.28 * len(rows) + 1.5), sharey=True, layout="constrained"
+        1, 2, figsize=(14, 0.28 * len(rows) + 1.5), sharey=True, layout="constrained"
     )
     positions = range(len(rows))
-    left.barh(positions, [row["summary"]["requests_per_s"]["median"] for row in rows], color=colors)
+    rates = [max(row["summary"]["requests_per_s"]["median"], 1) for row in rows]
+    left.barh(positions, rates, color=colors)
     left.set_xscale("log")
     left.set_xlabel("requests/s (median, log scale)")
     right.barh(positions, [row["summary"]["p99_ms"]["median"] for row in rows], color=colors)
@@ -349,9 +475,10 @@ def chart(results: Results, path: Path) -> None:
     left.set_yticks(list(positions), labels, fontsize=8)
     left.invert_yaxis()
     figure.suptitle(
-        "One worker per server on one CPU; blue: this repo, orange: the article's snippets, "
-        "gray: raw WSGI/ASGI apps",
-        fontsize=10,
+        "One worker per server on one CPU; blue: this repo's packages (cyan: a variant), "
+        "purple: the FastAPI package before async, green: the same work without the contract, "
+        "orange: the article's snippets, gray: raw WSGI/ASGI apps",
+        fontsize=9,
     )
     figure.savefig(path, dpi=90)
     plt.close(figure)
@@ -405,79 +532,147 @@ def footprint_rows(results: Results) -> list[list[str]]:
 
 
 def workers_text(default_workers: dict[str, int]) -> str:
-    """E.g. "5 for gunicorn, 2 for uvicorn"."""
-    return ", ".join(f"{count} for {server}" for server, count in default_workers.items())
-
-
-def books_cell(results: Results, target: str, default_workers: bool = False) -> str:
-    """GET /books: req/s and p99, with one worker or the server's default."""
-    row = results.find(target)
-    if row is not None and default_workers:
-        row = results.find(target, workers=results.default_workers(row))
-    if row is None:
-        return DASH
-    summary = row["summary"]
-    return (
-        f"{number(summary['requests_per_s']['median'])} req/s, "
-        f"p99 {number(summary['p99_ms']['median'], 1)} ms"
+    """E.g. "5 for Django + DRF, 5 for Flask, 2 for FastAPI"."""
+    return ", ".join(
+        f"{count} for {FRAMEWORKS.get(name, name)}" for name, count in default_workers.items()
     )
 
 
-def performance_verdict(results: Results) -> str:
-    """Does Django < Flask < FastAPI hold for GET /books, for the packages and the snippets?"""
-    sentences = []
-    kinds = (("", "this repository's packages"), ("article-", "the article's snippets"))
-    for prefix, what in kinds:
-        measured = {name: results.rps(prefix + name) for name in FRAMEWORKS}
-        if None in measured.values():
-            continue
-        order = sorted(FRAMEWORKS, key=lambda name: measured[name])
-        ranking = " < ".join(f"{FRAMEWORKS[name]} ({measured[name]:,.0f})" for name in order)
-        holds = order == list(FRAMEWORKS)
-        overlapping = [
-            f"{FRAMEWORKS[slower]} and {FRAMEWORKS[faster]}"
-            for slower, faster in pairwise(order)
-            if spread_of(results, prefix + slower)[1] >= spread_of(results, prefix + faster)[0]
+def books_cell(
+    results: Results, target: str, database: str = "sqlite", default_workers: bool = False
+) -> str:
+    """GET /books: req/s and p99 (and a stall), with one worker or the serve target's default."""
+    row = results.find(target, database=database, default_workers=default_workers)
+    if row is None:
+        return DASH
+    summary = row["summary"]
+    stalled = "; **stalled** at 256 connections" if stalled_at_256(results, row) else ""
+    return (
+        f"{number(summary['requests_per_s']['median'])} req/s, "
+        f"p99 {number(summary['p99_ms']['median'], 1)} ms{stalled}"
+    )
+
+
+def stalled_at_256(results: Results, row: dict) -> bool:
+    """Whether the same server stalled under GET /books with 256 connections."""
+    other = results.find(row["target"], "GET /books, 256 connections", row["database"])
+    return bool(other and other.get("stalled")) or bool(row.get("stalled"))
+
+
+def ranking(results: Results, targets: dict[str, str], database: str) -> str | None:
+    """E.g. "Django + DRF (665) < Flask (652) < ...", slowest first, or None if one is missing."""
+    measured = {name: results.rps(target, database) for name, target in targets.items()}
+    if None in measured.values():
+        return None
+    order = sorted(targets, key=lambda name: measured[name])
+    text = " < ".join(f"{FRAMEWORKS[name]} ({measured[name]:,.0f})" for name in order)
+    overlapping = [
+        f"{FRAMEWORKS[slower]} and {FRAMEWORKS[faster]}"
+        for slower, faster in pairwise(order)
+        if spread_of(results, targets[slower], database)[1]
+        >= spread_of(results, targets[faster], database)[0]
+    ]
+    close = f" (the runs of {', '.join(overlapping)} overlap)" if overlapping else ""
+    holds = "holds" if order == list(FRAMEWORKS) else "does not hold"
+    return f"{holds}: {text} req/s{close}"
+
+
+def performance_verdict(results: Results, markdown_list: bool = False) -> str:
+    """Per database: does Django < Flask < FastAPI hold for `GET /books` on one worker, for the
+    packages, for the same work without the contract and for the article's snippets?"""
+    kinds = (
+        ({name: name for name in FRAMEWORKS}, "the packages"),
+        (SAME_WORK, "the same work without the contract"),
+        ({name: f"article-{name}" for name in FRAMEWORKS}, "the article's snippets"),
+    )
+    lines = []
+    for database in results.databases:
+        parts = [
+            f"for {what} it {found}"
+            for targets, what in kinds
+            if (found := ranking(results, targets, database))
         ]
-        close = f" (the runs of {', '.join(overlapping)} overlap)" if overlapping else ""
-        sentences.append(
-            f"{'Holds' if holds else 'Does not hold'} for {what}: {ranking} req/s on one "
-            f"worker{close}."
-        )
-    return " ".join(sentences)
+        if parts:
+            lines.append(f"On {DATABASES[database]}, one worker, `GET /books`: {'; '.join(parts)}.")
+    lines += failure_findings(results)
+    if markdown_list:
+        return "\n".join(f"- {line}" for line in lines)
+    return " ".join(lines)
 
 
-def spread_of(results: Results, target: str) -> tuple[float, float]:
+def failure_findings(results: Results) -> list[str]:
+    """A sentence per app that stalled or answered with errors under some load."""
+    findings = []
+    for target in dict.fromkeys(row["target"] for row in results.rows):
+        failed = [
+            row
+            for row in results.rows
+            if row["target"] == target and (row.get("stalled") or row["errors"])
+        ]
+        if failed:
+            where = "; ".join(
+                f"{row['scenario']} on {where_measured(row)}: "
+                + ("stalled" if row.get("stalled") else f"{row['errors']:,} errors")
+                for row in failed
+            )
+            findings.append(f"{LABELS[target]} failed under load: {where}.")
+    return findings
+
+
+def spread_of(results: Results, target: str, database: str) -> tuple[float, float]:
     """The lowest and highest req/s of GET /books's runs on one worker."""
-    summary = results.find(target)["summary"]["requests_per_s"]
+    summary = results.find(target, database=database)["summary"]["requests_per_s"]
     return summary["min"], summary["max"]
+
+
+def server_of(results: Results, name: str) -> str:
+    """The interface, server and worker class a package ran under, as measured."""
+    row = results.find(name)
+    if row is None:
+        return DASH
+    served = server_cell(row).rsplit(f" {TIMES} ", 1)[0]
+    interface = "ASGI" if "uvicorn" in served.lower() else "WSGI"
+    return f"{interface}, {served}" + (" workers" if served != "uvicorn" else "")
 
 
 def comparison(results: Results) -> str:
     """The README section's body: the article's rows beside the measured values, and verdicts."""
     data = results.data
     features = data["features"]
-    default_text = workers_text(data["default_workers"])
+    default_text = workers_text(results.default_workers())
     rows = [
         [row[0] if row[0].startswith("the article's") else f"**{row[0]}**", "", *row[1:]]
         for row in footprint_rows(results)
     ]
-    rows += [
+    for index, database in enumerate(results.databases):
+        rows += [
+            [
+                f"**`GET /books` on {DATABASES[database]}, 1 worker**",
+                "" if index else ARTICLE_SAYS["performance"],
+                *[books_cell(results, name, database) for name in FRAMEWORKS],
+            ],
+            [
+                "the same work without the contract",
+                "",
+                *[books_cell(results, SAME_WORK[name], database) for name in FRAMEWORKS],
+            ],
+        ]
+    rows.append(
         [
-            "**`GET /books`, 1 worker**",
-            ARTICLE_SAYS["performance"],
-            *[books_cell(results, name) for name in FRAMEWORKS],
-        ],
-        [
-            "the article's snippet, same server",
+            "the article's snippet, same server (SQLite)",
             "",
             *[books_cell(results, f"article-{name}") for name in FRAMEWORKS],
-        ],
-        [
-            f"**`GET /books`, default workers ({default_text})**",
-            "",
-            *[books_cell(results, name, default_workers=True) for name in FRAMEWORKS],
-        ],
+        ]
+    )
+    for database in results.databases:
+        rows.append(
+            [
+                f"**`GET /books` on {DATABASES[database]}, default workers ({default_text})**",
+                "",
+                *[books_cell(results, name, database, default_workers=True) for name in FRAMEWORKS],
+            ]
+        )
+    rows += [
         [
             "**auto API docs**",
             ARTICLE_SAYS["docs"],
@@ -491,9 +686,7 @@ def comparison(results: Results) -> str:
         [
             "**async**",
             ARTICLE_SAYS["async"],
-            async_cell("django", "WSGI, gunicorn sync workers"),
-            async_cell("flask", "WSGI, gunicorn sync workers"),
-            async_cell("fastapi", "ASGI, uvicorn"),
+            *[async_cell(name, server_of(results, name)) for name in FRAMEWORKS],
         ],
     ]
     asgi = results.rps("asgi-ceiling")
@@ -501,8 +694,8 @@ def comparison(results: Results) -> str:
     node_go = (
         f"Not measured: no Node.js or Go server runs here, and a number for them from elsewhere "
         f"would not compare. What can be said: a raw ASGI app that only sends fixed bytes makes "
-        f"{number(asgi)} req/s under uvicorn on this core, and FastAPI's `GET /books` reaches "
-        f"{number(fastapi_share, 2)} of that."
+        f"{number(asgi)} req/s under uvicorn on this core, and FastAPI's `GET /books` on SQLite "
+        f"reaches {number(fastapi_share, 2)} of that."
     )
     table_text = table(["", "the article", *FRAMEWORKS.values()], rows)
     return f"""{BEGIN}

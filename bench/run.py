@@ -1,20 +1,37 @@
-"""make bench: load-test the three packages, the article's snippets and each server's ceiling.
+"""make bench: load-test the three packages, the same work without the contract, the article's
+snippets and each server's ceiling, on SQLite and on PostgreSQL.
 
 Every server runs on CPU 0 and wrk on CPU 1 (taskset). The three packages start exactly as
-`make serve-<framework>` starts them; the article's snippets and the raw WSGI and ASGI apps start
-under the same server command lines. Raw results go to one JSON file (bench/results/bench.json).
+`make serve-<framework>` starts them; every other app starts under the command line of its
+framework's serve target (serving.py reads it from the Makefile), so each row runs the same server
+and worker class. Each server gets its own database: a SQLite file, or a throwaway PostgreSQL
+database on TEST_DATABASE_URL's server (databases.py). Raw results go to one JSON file
+(bench/results/bench.json).
+
+The rows beside the packages:
+- same work (samework/): per framework a plain app doing the package's two queries of `GET /books`
+  (the count and the page) with the same ORM, and FastAPI in the full-stack template's style;
+- baseline: the FastAPI package as of BASELINE_COMMIT, taken from git into a scratch folder;
+- django-pool: the Django package on Django's psycopg pool in place of CONN_MAX_AGE (PostgreSQL);
+- the article's snippets (article/) and raw WSGI and ASGI apps (ceiling.py), on SQLite only.
+
+A server that does not answer a request within STALL_TIMEOUT_S after a load is reported as stalled
+and stopped; its remaining loads are not run.
 
 BENCH_NOTE="..." is printed with the results (say so when other work shares the machine).
-BENCH_QUICK=1 makes a smoke run of about a minute: one short run per figure instead of three, no
-256-connection runs beyond the packages', no ceilings with the default workers, no cold starts.
+BENCH_QUICK=1 makes a smoke run of two to three minutes on a quiet 2-core machine: one 1 s run per
+figure, no warm-up; `GET /books` alone beyond the packages' one-worker runs; on PostgreSQL, only
+the package scenarios that differ there; the default workers for the packages on SQLite only; no
+django-pool rows, no same work with the default workers, no cold starts. `--only NAME,...` and
+`--database sqlite|postgresql` run a part of the plan.
 """
 
 import argparse
 import json
 import os
 import platform
-import re
-import signal
+import shlex
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -27,19 +44,37 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx2
+from databases import DATABASES, Databases, grow_catalog, prepare
 from footprint import code_size, dependencies, versions
+from serving import (
+    HOST,
+    MACHINE_CPUS,
+    rss_kb,
+    serve_command,
+    server_name,
+    server_pids,
+    stop,
+    wait_for_workers,
+    with_app,
+    worker_class,
+    worker_pids,
+    workers_of,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 BIN = ROOT / ".venv" / "bin"
-HOST = "127.0.0.1"
 TOKEN = "bench-token"
 SERVER_CPU, LOAD_CPU = "0", "1"
-# The Makefile's default WORKERS, each server's advice: gunicorn 2 x CPUs + 1, uvicorn one per CPU.
-DEFAULT_WORKERS = {"gunicorn": 2 * (os.cpu_count() or 1) + 1, "uvicorn": os.cpu_count() or 1}
 SEED = json.loads((ROOT / "shared_fixtures" / "books.json").read_text(encoding="utf-8"))
 LARGE_CATALOG = 1000
 FRAMEWORKS = ("django", "flask", "fastapi")
+# The FastAPI package before `async def`: the sync handlers in the thread pool.
+BASELINE_COMMIT = "1ebf284"
+STALL_TIMEOUT_S = 10
+START_TIMEOUT_S = 180
+PORTS = range(9400, 9500)
+STALLED = f", STALLED: no answer within {STALL_TIMEOUT_S} s after the load"
 
 
 @dataclass(frozen=True)
@@ -59,37 +94,86 @@ BOOK = Scenario("GET /books/1", "/books/1")
 NOT_FOUND = Scenario("GET /books/{missing id}: 404", "/books/999999999", expected_status=404)
 PAGE_OF_100 = Scenario(f"GET /books?limit=100 of {LARGE_CATALOG}", "/books?limit=100&offset=0")
 CREATE = Scenario("POST /books", "/books", expected_status=201, post=True)
+PACKAGE_SCENARIOS = [BOOKS, BOOK, NOT_FOUND, BOOKS_256, PAGE_OF_100, CREATE]
+POSTGRESQL_SMOKE = [BOOKS, BOOKS_256, PAGE_OF_100, CREATE]
 
 
 @dataclass(frozen=True)
 class Target:
-    """Something to serve: one of the packages, an article snippet or a server's ceiling."""
+    """Something to serve under the server command line of a framework's serve target."""
 
     name: str
-    kind: str  # "package", "article" or "ceiling"
-    server: str  # "gunicorn" or "uvicorn"
+    kind: str  # "package", "variant" (of a package), "baseline", "same-work", "article", "ceiling"
     framework: str | None
-    app: str = ""  # the server's app argument, for the article's snippets and the ceilings
+    serves_as: str  # the serve target whose command line runs it
+    app: str = ""  # in place of the package's app argument; "" for the package itself
     folder: Path = ROOT
     ready_path: str = "/books"
+    databases: tuple[str, ...] = DATABASES
+    prepared_by: str | None = None  # the framework whose migrations make its database
+    env: tuple[tuple[str, str], ...] = ()  # more environment for the server
+
+    @property
+    def via_make(self) -> bool:
+        """Whether it starts as `make serve-<framework>`, its own prepare step included."""
+        return self.kind in {"package", "variant"}
 
 
 PACKAGES = [
-    Target("django", "package", "gunicorn", "django", ready_path="/health"),
-    Target("flask", "package", "gunicorn", "flask", ready_path="/health"),
-    Target("fastapi", "package", "uvicorn", "fastapi", ready_path="/health"),
+    Target(name, "package", name, name, ready_path="/health", prepared_by=name)
+    for name in FRAMEWORKS
+]
+# Filled by check_baseline() and removed at the end of the run.
+SCRATCH = Path(tempfile.gettempdir()) / f"bench-baseline-{os.getpid()}"
+BASELINE = Target(
+    "fastapi-baseline",
+    "baseline",
+    "fastapi",
+    "fastapi",
+    folder=SCRATCH,
+    ready_path="/health",
+    prepared_by="fastapi",
+)
+SAMEWORK = BENCH / "samework"
+SAME_WORK = [
+    Target(name, "same-work", framework, framework, app, SAMEWORK, prepared_by=framework)
+    for name, framework, app in [
+        ("samework-django", "django", "django_samework.wsgi"),
+        ("samework-flask", "flask", "flask_samework:app"),
+        ("samework-fastapi", "fastapi", "fastapi_samework:app"),
+        ("template-fastapi", "fastapi", "fastapi_template:app"),
+    ]
 ]
 ARTICLE = BENCH / "article"
 ARTICLES = [
-    Target("article-django", "article", "gunicorn", "django", "django_article.wsgi", ARTICLE),
-    Target("article-flask", "article", "gunicorn", "flask", "flask_article:app", ARTICLE),
-    Target("article-fastapi", "article", "uvicorn", "fastapi", "fastapi_article:app", ARTICLE),
+    Target(f"article-{name}", "article", name, name, app, ARTICLE, databases=("sqlite",))
+    for name, app in [
+        ("django", "django_article.wsgi"),
+        ("flask", "flask_article:app"),
+        ("fastapi", "fastapi_article:app"),
+    ]
 ]
 ARTICLE_DJANGO_FILES = ("models", "serializers", "views", "urls")
+# The raw apps under Flask's and FastAPI's server command lines.
 CEILINGS = [
-    Target("wsgi-ceiling", "ceiling", "gunicorn", None, "ceiling:wsgi_app", BENCH),
-    Target("asgi-ceiling", "ceiling", "uvicorn", None, "ceiling:asgi_app", BENCH),
+    Target(name, "ceiling", None, serves_as, app, BENCH, databases=("sqlite",))
+    for name, serves_as, app in [
+        ("wsgi-ceiling", "flask", "ceiling:wsgi_app"),
+        ("asgi-ceiling", "fastapi", "ceiling:asgi_app"),
+    ]
 ]
+# The Django package on Django's psycopg pool instead of CONN_MAX_AGE (docs/profiles.md).
+DJANGO_POOL = Target(
+    "django-pool",
+    "variant",
+    "django",
+    "django",
+    ready_path="/health",
+    databases=("postgresql",),
+    prepared_by="django",
+    env=(("DJANGO_SETTINGS_MODULE", "django_pool_settings"), ("PYTHONPATH", str(SAMEWORK))),
+)
+TARGETS = [*PACKAGES, DJANGO_POOL, BASELINE, *SAME_WORK, *ARTICLES, *CEILINGS]
 
 
 @dataclass
@@ -105,28 +189,45 @@ class Settings:
 
 @dataclass
 class Server:
-    """A running server: its process group, port and the start-up time to its first 200."""
+    """A running server: its process group, port, database and start-up time to its first 200."""
 
     target: Target
-    workers: int
+    workers: int | None  # None: the serve target's default
     port: int
+    database: str
+    url: str
+    command: list[str]
     process: subprocess.Popen
     first_200_s: float
     log: Path
     idle: dict = field(default_factory=dict)
 
+    @property
+    def worker_count(self) -> int:
+        return workers_of(self.command)
+
+    def describe(self) -> dict:
+        """The server, its worker class and command line, as the results record them."""
+        log = self.log.read_text(errors="replace")
+        return {
+            "server": server_name(self.command),
+            "worker_class": worker_class(self.command, log),
+            "command": shlex.join([Path(self.command[0]).name, *self.command[1:]]),
+        }
+
 
 class Bench:
     """Starts servers one at a time, loads them and collects the results."""
 
-    def __init__(self, settings: Settings, work: Path) -> None:
+    def __init__(self, settings: Settings, work: Path, databases: Databases) -> None:
         self.settings = settings
         self.work = work
-        self.ports = iter(range(9100, 9200))
+        self.databases = databases
         self.started = time.monotonic()
         self.results: list[dict] = []
         self.servers: list[dict] = []
         self.features: dict[str, dict[str, int]] = {}
+        self.not_measured: dict[str, str] = {}
         self.run_id = 0
 
     def say(self, text: str) -> None:
@@ -135,75 +236,56 @@ class Bench:
 
     # Servers ------------------------------------------------------------------------------------
 
-    def command(self, target: Target, workers: int, port: int) -> list[str]:
-        """The command line: `make serve-<framework>` for a package, else the same server line."""
-        pinned = ["taskset", "-c", SERVER_CPU]
-        if target.kind == "package":
-            return [*pinned, "make", "--no-print-directory", f"serve-{target.framework}"]
-        if target.server == "gunicorn":
-            bind = f"{HOST}:{port}"
-            server = [str(BIN / "gunicorn"), "--no-control-socket", target.app, "--bind", bind]
-            return [*pinned, *server, "--workers", str(workers)]
-        server = [str(BIN / "uvicorn"), target.app, "--host", HOST, "--port", str(port)]
-        return [*pinned, *server, "--workers", str(workers)]
-
-    def start(self, target: Target, workers: int, database: Path) -> Server:
-        """Start a server and wait (with a deadline) until it answers 200."""
-        port = next(port for port in self.ports if port_is_free(port))
+    def start(self, target: Target, workers: int | None, database: str, url: str) -> Server:
+        """Start a server on a prepared database and wait (with a deadline) until it answers 200."""
+        port = next(port for port in PORTS if port_is_free(port))
+        command = serve_command(target.serves_as, port, workers)
         env = {
             **os.environ,
             "HOST": HOST,
             "PORT": str(port),
-            "WORKERS": str(workers),
-            "DATABASE_URL": f"sqlite:///{database}",
-            "ARTICLE_DATABASE": str(database),
+            "DATABASE_URL": url,
+            "ARTICLE_DATABASE": url.removeprefix("sqlite:///"),
             "BOOKS_API_TOKEN": TOKEN,
         }
-        log = self.work / f"{target.name}-{port}.log"
+        env.pop("WORKERS", None)
+        if workers is not None:
+            env["WORKERS"] = str(workers)
+        env.update(target.env)
+        pinned = ["taskset", "-c", SERVER_CPU]
+        if target.via_make:
+            serve = [f"CPUS={MACHINE_CPUS}", f"serve-{target.framework}"]
+            launch = [*pinned, "make", "--no-print-directory", *serve]
+        else:
+            launch = [*pinned, *(with_app(command, target.app) if target.app else command)]
+            env["PYTHONPATH"] = str(target.folder)  # its modules before the installed package's
+        log = self.work / f"{target.name}-{database}-{port}.log"
         began = time.monotonic()
         process = subprocess.Popen(
-            self.command(target, workers, port),
+            launch,
             cwd=target.folder,
             env=env,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,  # one process group: make, the server and its workers
         )
-        url = f"http://{HOST}:{port}{target.ready_path}"
-        deadline = began + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{target.name} exited: see {log}\n{log.read_text()[-2000:]}")
-            try:
-                if httpx2.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                stop(process)
-                raise RuntimeError(f"{target.name} did not answer 200 on {url} within 60 s")
-            time.sleep(0.02)
-        first_200 = time.monotonic() - began
-        # The first 200 may come from one worker while the others still start.
-        wait_for_workers(process.pid, target, workers, deadline)
-        return Server(target, workers, port, process, first_200, log)
+        try:
+            first_200 = wait_until_serving(target, process, port, command, log, began)
+        except BaseException:
+            stop(process)  # a server that failed to start leaves no process behind
+            raise
+        return Server(target, workers, port, database, url, command, process, first_200, log)
 
-    def prepare_article_database(self, target: Target, database: Path) -> None:
-        """The Django snippet reads a database: create its tables and the seed."""
-        if target.name != "article-django":
-            return
-        env = {**os.environ, "ARTICLE_DATABASE": str(database)}
-        subprocess.run(
-            [str(BIN / "python"), "-m", "django", "migrate", "--run-syncdb", "--verbosity", "0"],
-            cwd=ARTICLE,
-            env={**env, "DJANGO_SETTINGS_MODULE": "django_article.settings"},
-            check=True,
-        )
-        with sqlite3.connect(database) as connection:
-            connection.executemany(
-                "INSERT INTO django_article_book (id, title, author) VALUES (?, ?, ?)",
-                [(book["id"], book["title"], book["author"]) for book in SEED],
-            )
+    def new_database(self, target: Target, database: str) -> str:
+        """A new database for the target, migrated and seeded as its framework does it."""
+        url = self.databases.new(database, target.name)
+        if target.prepared_by and not target.via_make:  # make serve-<framework> prepares its own
+            # The baseline with its own migrations; the same-work apps on their package's tables.
+            code = target.folder if target is BASELINE else ROOT
+            prepare(target.prepared_by, url, code)
+        if target.name == "article-django":
+            prepare_article_database(url.removeprefix("sqlite:///"))
+        return url
 
     # Load ---------------------------------------------------------------------------------------
 
@@ -219,7 +301,7 @@ class Bench:
             *[f"-d{seconds}s", "--timeout", "10s", "-s", str(BENCH / "wrk" / "measure.lua")],
             f"http://{HOST}:{server.port}{scenario.path}",
         ]
-        output = subprocess.run(command, env=env, capture_output=True, text=True)
+        output = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         if output.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed: {output.stderr}")
         line = next(line for line in output.stdout.splitlines() if line.startswith("BENCH_JSON"))
@@ -241,11 +323,26 @@ class Bench:
             "server_rss_kb": sum(rss_kb(pid) for pid in server_pids(server.process.pid)),
         }
 
-    def measure(self, server: Server, scenario: Scenario) -> None:
-        """Warm up, then the runs; record the median, min and max of each figure."""
+    def answers(self, server: Server) -> bool:
+        """Whether the server still answers one request in time once the load has stopped."""
+        try:
+            url = f"http://{HOST}:{server.port}{server.target.ready_path}"
+            return httpx2.get(url, timeout=STALL_TIMEOUT_S).status_code == 200
+        except httpx2.TransportError:
+            return False
+
+    def measure(self, server: Server, scenario: Scenario) -> bool:
+        """Warm up, then the runs; record the median, min and max of each figure. False when the
+        server stalled: it answered no request within STALL_TIMEOUT_S after a run."""
         settings = self.settings
-        self.wrk(server, scenario, settings.warmup_s)
-        runs = [self.wrk(server, scenario, settings.duration_s) for _ in range(settings.runs)]
+        if settings.warmup_s:
+            self.wrk(server, scenario, settings.warmup_s)
+        runs, stalled = [], False
+        for _ in range(settings.runs):
+            runs.append(self.wrk(server, scenario, settings.duration_s))
+            if not self.answers(server):
+                stalled = True
+                break
         summary = {
             key: {
                 "median": statistics.median(run[key] for run in runs),
@@ -260,14 +357,17 @@ class Bench:
                 "target": server.target.name,
                 "kind": server.target.kind,
                 "framework": server.target.framework,
-                "server": server.target.server,
-                "workers": server.workers,
+                "database": server.database,
+                **server.describe(),
+                "workers": server.worker_count,
+                "default_workers": server.workers is None,
                 "scenario": scenario.name,
                 "path": scenario.path,
                 "method": "POST" if scenario.post else "GET",
                 "connections": scenario.connections,
                 "expected_status": scenario.expected_status,
                 "errors": errors,
+                "stalled": stalled,
                 "summary": summary,
                 "runs": runs,
             }
@@ -276,26 +376,38 @@ class Bench:
         self.say(
             f"  {scenario.name:<32} {rps['median']:8.0f} req/s"
             f" ({rps['min']:.0f} to {rps['max']:.0f}), p99 {p99['median']:6.1f} ms,"
-            f" errors {errors}"
+            f" errors {errors}{STALLED if stalled else ''}"
         )
+        return not stalled
 
     # Passes -------------------------------------------------------------------------------------
 
-    def serve(self, target: Target, workers: int, scenarios: list[Scenario]) -> None:
+    def serve(
+        self, target: Target, database: str, workers: int | None, scenarios: list[Scenario]
+    ) -> None:
         """Start one server on its own database, run the scenarios, stop it."""
-        database = self.work / f"{target.name}-{workers}.sqlite3"
-        if target.kind == "article":
-            self.prepare_article_database(target, database)
-        self.say(f"{target.name}, {workers} worker(s)")
-        server = self.start(target, workers, database)
+        if target.name in self.not_measured:
+            return
+        url = self.new_database(target, database)
+        shown = "default" if workers is None else workers
+        self.say(f"{target.name} on {database}, {shown} worker(s)")
         try:
-            self.record_server(server)
-            for scenario in scenarios:
-                if scenario is PAGE_OF_100:
-                    self.grow_catalog(server, database)
-                self.measure(server, scenario)
+            server = self.start(target, workers, database, url)
+            answering = True
+            try:
+                self.record_server(server)
+                for scenario in scenarios:
+                    if scenario is PAGE_OF_100:
+                        self.grow_catalog(server)
+                    answering = self.measure(server, scenario)
+                    if not answering:
+                        self.say(f"  {target.name} stalled: its other loads are not run")
+                        break
+            finally:
+                # A stalled server may never finish its requests: no graceful stop for it.
+                stop(server.process, grace_s=15 if answering else 1)
         finally:
-            stop(server.process)
+            self.databases.drop(url)
 
     def record_server(self, server: Server) -> None:
         """Idle RSS per worker, the first start's time to 200, and which extra pages it serves."""
@@ -303,7 +415,10 @@ class Bench:
         self.servers.append(
             {
                 "target": server.target.name,
-                "workers": server.workers,
+                "database": server.database,
+                "workers": server.worker_count,
+                "default_workers": server.workers is None,
+                **server.describe(),
                 "first_200_s": server.first_200_s,
                 "idle_rss_per_worker_kb": statistics.mean(rss_kb(pid) for pid in workers),
                 "worker_processes": len(workers),
@@ -312,18 +427,9 @@ class Bench:
         if server.target.kind == "package":
             self.features[server.target.name] = probe_features(server.port)
 
-    def grow_catalog(self, server: Server, database: Path) -> None:
-        """Add books with SQL until the catalog holds LARGE_CATALOG; check the count by the API."""
-        with sqlite3.connect(database) as connection:
-            table = book_table(connection)
-            (last_id,) = connection.execute(f"SELECT max(id) FROM {table}").fetchone()
-            connection.executemany(
-                f"INSERT INTO {table} (id, title, author) VALUES (?, ?, ?)",
-                [
-                    (number, f"Catalog book {number}", f"Author {number % 97}")
-                    for number in range(last_id + 1, LARGE_CATALOG + 1)
-                ],
-            )
+    def grow_catalog(self, server: Server) -> None:
+        """Grow the catalog to LARGE_CATALOG books in SQL; check the count by the API."""
+        grow_catalog(server.url, server.target.framework, LARGE_CATALOG)
         books = httpx2.get(f"http://{HOST}:{server.port}/books?limit=1", timeout=30)
         total = int(books.headers["X-Total-Count"])
         if total != LARGE_CATALOG:
@@ -331,138 +437,130 @@ class Bench:
 
     def cold_starts(self, target: Target) -> None:
         """Start the package again on its prepared database: process start to first 200."""
-        database = self.work / f"{target.name}-cold.sqlite3"
-        self.start_and_stop(target, database)  # creates and seeds the database
-        times = [self.start_and_stop(target, database) for _ in range(self.settings.cold_starts)]
-        self.servers.append({"target": target.name, "workers": 1, "cold_start_s": times})
+        url = self.new_database(target, "sqlite")
+        self.start_and_stop(target, url)  # migrates and seeds the database
+        times = [self.start_and_stop(target, url) for _ in range(self.settings.cold_starts)]
+        self.servers.append(
+            {"target": target.name, "database": "sqlite", "workers": 1, "cold_start_s": times}
+        )
         self.say(f"{target.name}: cold start to first 200: {statistics.median(times):.2f} s")
 
-    def start_and_stop(self, target: Target, database: Path) -> float:
+    def start_and_stop(self, target: Target, url: str) -> float:
         """Start one worker, fetch GET /books once it is up, stop it; seconds to that 200."""
-        server = self.start(target, 1, database)
+        server = self.start(target, 1, "sqlite", url)
         stop(server.process)
         return server.first_200_s
 
-    def run(self, quick: bool) -> None:
+    def check_baseline(self) -> None:
+        """Put the FastAPI package of BASELINE_COMMIT in SCRATCH, or say why it is not measured."""
+        archive = subprocess.run(
+            # The package, and the seed its migrations read.
+            [
+                "git",
+                "-C",
+                str(ROOT),
+                "archive",
+                BASELINE_COMMIT,
+                "fastapi_books",
+                "shared_fixtures",
+            ],
+            capture_output=True,
+        )
+        if archive.returncode != 0:
+            reason = f"commit {BASELINE_COMMIT} is not in this clone"
+            self.not_measured[BASELINE.name] = reason
+            self.say(f"{BASELINE.name} not measured: {reason} ({archive.stderr.decode().strip()})")
+            return
+        SCRATCH.mkdir()
+        subprocess.run(["tar", "-x", "-C", str(SCRATCH)], input=archive.stdout, check=True)
+
+    def run(self, quick: bool, only: set[str] | None, databases: tuple[str, ...]) -> None:
         """Every pass, in an order that puts the comparable figures close together in time."""
-        package_scenarios = [BOOKS, BOOK, NOT_FOUND, BOOKS_256, PAGE_OF_100, CREATE]
-        for target in PACKAGES:
-            self.serve(target, 1, package_scenarios)
-        for target in ARTICLES + CEILINGS:
-            self.serve(target, 1, [BOOKS] if quick else [BOOKS, BOOKS_256])
-        for target in PACKAGES if quick else PACKAGES + CEILINGS:
-            workers = DEFAULT_WORKERS[target.server]
-            self.serve(target, workers, [BOOKS] if quick else [BOOKS, BOOKS_256])
+        short = [BOOKS] if quick else [BOOKS, BOOKS_256]
+        passes: list[tuple[Target, str, int | None, list[Scenario]]] = []
+        for database in databases:
+            # A smoke run takes on PostgreSQL only what differs there: reads, the grown catalog
+            # (its id sequence) and the writes after it.
+            first = database == databases[0]
+            scenarios = PACKAGE_SCENARIOS if first or not quick else POSTGRESQL_SMOKE
+            passes += [(target, database, 1, scenarios) for target in PACKAGES]
+            if not quick:
+                passes.append((DJANGO_POOL, database, 1, short))
+            passes += [(target, database, 1, short) for target in [BASELINE, *SAME_WORK]]
+            passes += [(target, database, 1, short) for target in ARTICLES + CEILINGS]
+            if first or not quick:
+                passes += [(target, database, None, short) for target in PACKAGES]
+            if not quick:
+                passes.append((DJANGO_POOL, database, None, short))
+                passes += [(target, database, None, short) for target in SAME_WORK + CEILINGS]
+        chosen = [
+            (target, database, workers, scenarios)
+            for target, database, workers, scenarios in passes
+            if database in target.databases and (only is None or target.name in only)
+        ]
+        if any(target is BASELINE for target, *_ in chosen):
+            self.check_baseline()
+        for target, database, workers, scenarios in chosen:
+            self.serve(target, database, workers, scenarios)
         if not quick:
             for target in PACKAGES:
-                self.cold_starts(target)
+                if only is None or target.name in only:
+                    self.cold_starts(target)
 
 
-# Processes ----------------------------------------------------------------------------------------
-
-
-def book_table(connection: sqlite3.Connection) -> str:
-    """The name of the one table with id, title and author columns (each framework names it)."""
-    tables = [
-        row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    ]
-    found = [
-        table
-        for table in tables
-        if {"id", "title", "author"}
-        <= {column[1] for column in connection.execute(f"PRAGMA table_info({table})")}
-    ]
-    if len(found) != 1:
-        raise RuntimeError(f"no single table of books among {tables}")
-    return found[0]
-
-
-def children(pid: int) -> list[int]:
-    """The direct children of a process."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def wait_until_serving(
+    target: Target,
+    process: subprocess.Popen,
+    port: int,
+    command: list[str],
+    log: Path,
+    began: float,
+) -> float:
+    """Wait (with deadlines) for a 200 and for every worker; the seconds to that first 200."""
+    ready = f"http://{HOST}:{port}{target.ready_path}"
+    # Django's migrations and collectstatic may take a while on a busy machine.
+    deadline = began + START_TIMEOUT_S
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{target.name} exited: see {log}\n{log.read_text()[-2000:]}")
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def server_pids(root: int) -> list[int]:
-    """The server's processes: the root's descendants that are not make or a shell."""
-    found, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        pending.extend(children(pid))
-        if process_name(pid) not in {"make", "sh", "bash", "taskset"}:
-            found.append(pid)
-    return found
-
-
-def worker_pids(root: int) -> list[int]:
-    """The processes that serve requests: server processes without children of their own, less
-    the resource tracker that multiprocessing starts beside uvicorn's workers."""
-    return [
-        pid
-        for pid in server_pids(root)
-        if not children(pid) and b"multiprocessing.resource_tracker" not in command_line(pid)
-    ]
-
-
-def command_line(pid: int) -> bytes:
-    """The process's command line, or b"" once it has gone."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
-def wait_for_workers(root: int, target: Target, workers: int, deadline: float) -> None:
-    """Wait until every worker process has started (and shown its RSS)."""
-    wanted = workers if workers > 1 or target.server == "gunicorn" else 1
-    while len(worker_pids(root)) < wanted or any(rss_kb(pid) == 0 for pid in worker_pids(root)):
+            if httpx2.get(ready, timeout=1).status_code == 200:
+                break
+        except httpx2.TransportError:
+            pass
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{target.name}: fewer than {wanted} workers within 60 s")
-        time.sleep(0.05)
-    time.sleep(0.5)  # a bench script, not a test: let just-forked workers finish importing
+            raise RuntimeError(
+                f"{target.name} did not answer 200 on {ready} within {START_TIMEOUT_S} s"
+            )
+        time.sleep(0.02)
+    first_200 = time.monotonic() - began
+    # The first 200 may come from one worker while the others still start.
+    count = workers_of(command)
+    wanted = count if count > 1 or server_name(command) == "gunicorn" else 1
+    wait_for_workers(process.pid, target.name, wanted, time.monotonic() + START_TIMEOUT_S)
+    return first_200
+
+
+def prepare_article_database(path: str) -> None:
+    """The Django snippet reads a database: create its tables and the seed."""
+    env = {**os.environ, "ARTICLE_DATABASE": path}
+    subprocess.run(
+        [str(BIN / "python"), "-m", "django", "migrate", "--run-syncdb", "--verbosity", "0"],
+        cwd=ARTICLE,
+        env={**env, "DJANGO_SETTINGS_MODULE": "django_article.settings"},
+        check=True,
+    )
+    with sqlite3.connect(path) as connection:
+        connection.executemany(
+            "INSERT INTO django_article_book (id, title, author) VALUES (?, ?, ?)",
+            [(book["id"], book["title"], book["author"]) for book in SEED],
+        )
 
 
 def port_is_free(port: int) -> bool:
     """Whether nothing listens on this port (a server left over from an earlier run might)."""
     with socket.socket() as probe:
         return probe.connect_ex((HOST, port)) != 0
-
-
-def process_name(pid: int) -> str:
-    """The process's short name, or "" once it has gone."""
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
-
-
-def rss_kb(pid: int) -> int:
-    """The process's resident set size in KiB (0 if it has gone)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-    return int(match.group(1)) if match else 0
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop the server's whole process group, gracefully and then not."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
 
 
 def probe_features(port: int) -> dict[str, int]:
@@ -475,7 +573,7 @@ def probe_features(port: int) -> dict[str, int]:
 # Machine ------------------------------------------------------------------------------------------
 
 
-def machine() -> dict:
+def machine(databases: Databases, used: tuple[str, ...]) -> dict:
     """The machine and the software the numbers were taken on."""
     cpu_model = next(
         (
@@ -493,6 +591,7 @@ def machine() -> dict:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
+        "postgresql": databases.server_version() if "postgresql" in used else None,
         "wrk": wrk_version[1] if len(wrk_version) > 1 else "unknown",
     }
 
@@ -501,27 +600,46 @@ def main() -> None:
     """Run the benchmark and write the JSON file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=BENCH / "results" / "bench.json")
-    output = parser.parse_args().output
+    parser.add_argument(
+        "--only", help="comma-separated target names, e.g. fastapi,fastapi-baseline"
+    )
+    parser.add_argument("--database", choices=DATABASES, help="one database instead of both")
+    arguments = parser.parse_args()
+    output = arguments.output
+    only = set(arguments.only.split(",")) if arguments.only else None
+    unknown = (only or set()) - {target.name for target in TARGETS}
+    if unknown:
+        parser.error(f"no target named {', '.join(sorted(unknown))}")
+    databases = (arguments.database,) if arguments.database else DATABASES
     quick = os.environ.get("BENCH_QUICK", "") not in {"", "0"}
     settings = (
-        Settings(quick=True, warmup_s=1, duration_s=1, runs=1, cold_starts=0)
+        Settings(quick=True, warmup_s=0, duration_s=1, runs=1, cold_starts=0)
         if quick
         else Settings(quick=False, warmup_s=2, duration_s=5, runs=3, cold_starts=3)
     )
     started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
-        bench = Bench(settings, Path(work))
+        throwaway = Databases(Path(work))
+        if "postgresql" in databases:
+            throwaway.check_postgresql()
+        bench = Bench(settings, Path(work), throwaway)
         bench.say(f"{'Quick' if quick else 'Full'} run; servers on CPU 0, wrk on CPU 1")
-        bench.run(quick)
+        try:
+            bench.run(quick, only, databases)
+        finally:
+            throwaway.drop_all()
+            shutil.rmtree(SCRATCH, ignore_errors=True)
     results = {
         "started": started.isoformat(timespec="seconds"),
         # What the numbers cannot show, e.g. "Other work ran on the machine meanwhile."
         "note": os.environ.get("BENCH_NOTE", ""),
         "duration_s": round(time.monotonic() - bench.started, 1),
         "settings": settings.__dict__,
-        "machine": machine(),
+        "machine": machine(throwaway, databases),
         "versions": versions(),
-        "default_workers": DEFAULT_WORKERS,
+        # The serve targets' default WORKERS, each server's advice.
+        "default_workers": {name: workers_of(serve_command(name, 0, None)) for name in FRAMEWORKS},
+        "not_measured": bench.not_measured,
         "results": bench.results,
         "servers": bench.servers,
         "features": bench.features,
