@@ -258,7 +258,9 @@ class Bench:
             launch = [*pinned, "make", "--no-print-directory", *serve]
         else:
             launch = [*pinned, *(with_app(command, target.app) if target.app else command)]
-            env["PYTHONPATH"] = str(target.folder)  # its modules before the installed package's
+            # Its modules before the installed package's; then the repository's, for the modules
+            # the serve line names in deploy/ (uvicorn's --http protocol).
+            env["PYTHONPATH"] = os.pathsep.join([str(target.folder), str(ROOT)])
         log = self.work / f"{target.name}-{database}-{port}.log"
         began = time.monotonic()
         process = subprocess.Popen(
