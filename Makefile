@@ -101,9 +101,6 @@ serve-fastapi: WORKERS ?= $(CPUS)
 
 # Every worker signs sessions with one DJANGO_SECRET_KEY: without one in the environment, a random key is made once into
 # var/django-secret-key (as the token above). The admin's static files are collected into var/static for WhiteNoise.
-# Django keeps a database connection per thread, and under gevent every client connection is a thread of its own: kept
-# for 60 s (settings.py's default), 128 kept-alive clients held 128 PostgreSQL connections and ran the server out of
-# them. So each request closes its connection, unless DJANGO_CONN_MAX_AGE says otherwise.
 serve-django: PORT ?= 8001
 serve-django: install  ## Django + DRF under gunicorn on :8001, with Django's admin at /admin/
 	@mkdir -p var; [ -n "$$DJANGO_SECRET_KEY" ] || [ -s var/django-secret-key ] || { \
@@ -113,7 +110,7 @@ serve-django: install  ## Django + DRF under gunicorn on :8001, with Django's ad
 	$(call serve,Django + DRF,$(PORT),$(BIN)/python manage.py migrate --verbosity 0 \
 		&& $(BIN)/python manage.py collectstatic --noinput --verbosity 0,\
 		env DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat var/django-secret-key)}" \
-		DJANGO_CONN_MAX_AGE="$${DJANGO_CONN_MAX_AGE:-0}" $(GUNICORN) django_books.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS))
+		$(GUNICORN) django_books.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS))
 
 # Django's createsuperuser asks for the name, e-mail and password; with DJANGO_SUPERUSER_PASSWORD set it runs without
 # asking, taking DJANGO_SUPERUSER_USERNAME and DJANGO_SUPERUSER_EMAIL too.

@@ -1,7 +1,6 @@
 """Django + DRF with nothing but the books list: no middleware, no admin, no contract.
 
-The database comes from DATABASE_URL. Its connection is kept as `make serve-django` keeps
-django_books's: DJANGO_CONN_MAX_AGE, which the serve target sets to 0 under gevent workers.
+The database comes from DATABASE_URL, its connection kept for 60 s as django_books keeps its own.
 """
 
 import environ
@@ -14,7 +13,7 @@ MIDDLEWARE = []
 ROOT_URLCONF = "django_samework.urls"
 WSGI_APPLICATION = "django_samework.wsgi.application"
 DATABASES = {"default": environ.Env().db("DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = environ.Env().int("DJANGO_CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_MAX_AGE"] = 60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
