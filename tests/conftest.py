@@ -5,9 +5,9 @@ fixture, written in that framework's test idiom, and each test starts from a fre
 holds exactly the seed. `--database=sqlite|postgresql` chooses the database (tests/databases.py).
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import environ
 import httpx2
@@ -20,7 +20,8 @@ from django.test import override_settings
 from fastapi.testclient import TestClient
 from flask import Flask
 from sqlalchemy import Engine, event
-from sqlmodel import Session
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from django_books.books.models import Book as DjangoBook
 from django_books.wsgi import BooksWSGIHandler
@@ -41,6 +42,7 @@ pytest_plugins = ["tests.databases", "tests.live.plugin"]
 
 BASE_URL = "http://localhost"
 FRAMEWORKS = [pytest.param("django", marks=pytest.mark.django_db), "flask", "fastapi"]
+AnyEngine = TypeVar("AnyEngine", Engine, AsyncEngine)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,7 +73,7 @@ def api_token() -> str:
     return TOKEN
 
 
-def reverse_unordered_selects(engine: Engine) -> Engine:
+def reverse_unordered_selects(engine: AnyEngine) -> AnyEngine:
     """Make SQLite return rows in reverse unless the query orders them, so ordering is tested.
 
     PostgreSQL guarantees no order without ORDER BY anyway.
@@ -83,7 +85,8 @@ def reverse_unordered_selects(engine: Engine) -> Engine:
         """Turn the pragma on for each new connection."""
         dbapi_connection.execute("PRAGMA reverse_unordered_selects = ON")
 
-    event.listen(engine, "connect", set_pragma)
+    sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    event.listen(sync_engine, "connect", set_pragma)
     return engine
 
 
@@ -222,20 +225,22 @@ def fastapi_token(monkeypatch: pytest.MonkeyPatch, api_token: str) -> Iterator[N
     get_settings.cache_clear()
 
 
-def fastapi_test_client(engine: Engine) -> Iterator[httpx2.Client]:
+def fastapi_test_client(engine: AsyncEngine) -> Iterator[httpx2.Client]:
     """Starlette's TestClient (an httpx2 client), with sessions on this engine."""
 
-    def get_session_override() -> Iterator[Session]:
-        with Session(engine) as session:
+    async def get_session_override() -> AsyncIterator[AsyncSession]:
+        async with AsyncSession(engine, expire_on_commit=False) as session:
             yield session
 
     fastapi_app.dependency_overrides[get_session] = get_session_override
     try:
         with TestClient(fastapi_app, base_url=BASE_URL, follow_redirects=False) as client:
-            yield client
+            try:
+                yield client
+            finally:  # the connections belong to the client's event loop: closed in it
+                client.portal.call(engine.dispose)
     finally:
         fastapi_app.dependency_overrides.clear()
-        engine.dispose()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The /books resource: list, read, create, replace, patch and delete books."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col, false, func, or_, select
+from sqlmodel import col, false, func, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fastapi_books.conditional import EntityTags, IfMatch, IfNoneMatch, etag, require_match
 from fastapi_books.db import SessionDep
@@ -75,20 +76,20 @@ def matches_search(search: str) -> ColumnElement[bool]:
     )
 
 
-def get_book_or_404(session: Session, book_id: int) -> Book:
+async def get_book_or_404(session: AsyncSession, book_id: int) -> Book:
     """The book with this id, or 404."""
-    book = session.get(Book, book_id)
+    book = await session.get(Book, book_id)
     if book is None:
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Book not found.")
     return book
 
 
-def save_book(session: Session, book: Book, changes: dict[str, str]) -> None:
+async def save_book(session: AsyncSession, book: Book, changes: dict[str, str]) -> None:
     """Apply the changes and flush them; 409 if another book has the same title and author."""
     # The unique constraint decides, in a savepoint, so concurrent writes cannot both pass. The
     # changes go inside it: begin_nested() first flushes whatever is already pending.
     try:
-        with session.begin_nested():
+        async with session.begin_nested():
             book.sqlmodel_update(changes)
             session.add(book)
     except IntegrityError as error:
@@ -98,8 +99,11 @@ def save_book(session: Session, book: Book, changes: dict[str, str]) -> None:
         ) from error
 
 
-def write_current_book(
-    session: Session, book_id: int, if_match: EntityTags | None, write: Callable[[Book], None]
+async def write_current_book(
+    session: AsyncSession,
+    book_id: int,
+    if_match: EntityTags | None,
+    write: Callable[[Book], Awaitable[None]],
 ) -> Book:
     """Write the book as it is now: 404 if gone, 412 unless If-Match holds, else write and commit.
 
@@ -109,13 +113,13 @@ def write_current_book(
     judged again, so the answer is the one this request gets when it comes after the other.
     """
     for _ in range(MAX_WRITE_ATTEMPTS):
-        book = get_book_or_404(session, book_id)
+        book = await get_book_or_404(session, book_id)
         require_match(book, if_match)  # checked on the version the write will name: atomic
         try:
-            write(book)
-            session.commit()
+            await write(book)
+            await session.commit()
         except StaleDataError:
-            session.rollback()
+            await session.rollback()
             continue
         return book
     raise HTTPException(
@@ -124,15 +128,15 @@ def write_current_book(
     )
 
 
-def change_book(
-    session: Session,
+async def change_book(
+    session: AsyncSession,
     book_id: int,
     if_match: EntityTags | None,
     changes: dict[str, str],
     response: Response,
 ) -> Book:
     """Store the changes in the book as it is now, and give the response its new ETag."""
-    book = write_current_book(
+    book = await write_current_book(
         session, book_id, if_match, lambda book: save_book(session, book, changes)
     )
     response.headers["ETag"] = etag(book)
@@ -144,7 +148,7 @@ def change_book(
     response_model=list[BookPublic],
     responses={200: {"headers": PAGE_HEADERS}, **problem_responses(422, 503)},
 )
-def read_books(
+async def read_books(
     session: SessionDep,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=100), DECIMAL_DIGITS] = 100,
@@ -153,12 +157,12 @@ def read_books(
 ) -> list[Book]:
     """List books by id, a page at a time, matching search in title or author if given."""
     matching = [matches_search(search)] if search else []
-    total = session.exec(select(func.count()).select_from(Book).where(*matching)).one()
+    total = (await session.exec(select(func.count()).select_from(Book).where(*matching))).one()
     page = select(Book).where(*matching).order_by(col(Book.id)).offset(offset).limit(limit)
     response.headers["X-Total-Count"] = str(total)
     if links := page_links(limit=limit, offset=offset, total=total, search=search):
         response.headers["Link"] = links
-    return list(session.exec(page).all())
+    return list((await session.exec(page)).all())
 
 
 @router.post(
@@ -171,13 +175,13 @@ def read_books(
     },
     dependencies=[WRITE_TOKEN],
 )
-def create_book(
+async def create_book(
     session: SessionDep, book_in: BookCreate, request: Request, response: Response
 ) -> Book:
     """Create a book; its URL is in the Location header."""
     book = Book()
-    save_book(session, book, book_in.model_dump())
-    session.commit()
+    await save_book(session, book, book_in.model_dump())
+    await session.commit()
     response.headers["Location"] = request.app.url_path_for("read_book", book_id=book.id)
     response.headers["ETag"] = etag(book)
     return book
@@ -186,7 +190,7 @@ def create_book(
 @router.options(
     "", status_code=status.HTTP_204_NO_CONTENT, responses={204: {"headers": ALLOW_HEADERS}}
 )
-def options_books(request: Request) -> Response:
+async def options_books(request: Request) -> Response:
     """List the methods /books allows."""
     return options_response(request)
 
@@ -196,11 +200,11 @@ def options_books(request: Request) -> Response:
     response_model=BookPublic,
     responses={200: {"headers": ETAG_HEADERS}, **NOT_MODIFIED, **problem_responses(404, 503)},
 )
-def read_book(
+async def read_book(
     session: SessionDep, book_id: BookId, if_none_match: IfNoneMatch, response: Response
 ) -> Book | Response:
     """Get one book; 304 if If-None-Match names its current ETag."""
-    book = get_book_or_404(session, book_id)
+    book = await get_book_or_404(session, book_id)
     if if_none_match is not None and if_none_match.match_weakly(book):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(book)})
     response.headers["ETag"] = etag(book)
@@ -216,7 +220,7 @@ def read_book(
     },
     dependencies=[WRITE_TOKEN],
 )
-def update_book(
+async def update_book(
     session: SessionDep,
     book_id: BookId,
     book_in: BookCreate,
@@ -224,7 +228,7 @@ def update_book(
     response: Response,
 ) -> Book:
     """Replace a book's title and author."""
-    return change_book(session, book_id, if_match, book_in.model_dump(), response)
+    return await change_book(session, book_id, if_match, book_in.model_dump(), response)
 
 
 @router.patch(
@@ -236,7 +240,7 @@ def update_book(
     },
     dependencies=[WRITE_TOKEN],
 )
-def patch_book(
+async def patch_book(
     session: SessionDep,
     book_id: BookId,
     book_in: BookUpdate,
@@ -244,7 +248,9 @@ def patch_book(
     response: Response,
 ) -> Book:
     """Change the given fields of a book; {} changes nothing."""
-    return change_book(session, book_id, if_match, book_in.model_dump(exclude_unset=True), response)
+    return await change_book(
+        session, book_id, if_match, book_in.model_dump(exclude_unset=True), response
+    )
 
 
 @router.delete(
@@ -254,11 +260,11 @@ def patch_book(
     responses=problem_responses(401, 404, 412, 503),
     dependencies=[WRITE_TOKEN],
 )
-def delete_book(session: SessionDep, book_id: BookId, if_match: IfMatch) -> None:
+async def delete_book(session: SessionDep, book_id: BookId, if_match: IfMatch) -> None:
     """Delete a book; its id is never handed out again."""
     # The DELETE's row count decides: of simultaneous DELETEs, only the one that removed the row
     # answers 204; the others find no book when they look again (404).
-    write_current_book(session, book_id, if_match, session.delete)
+    await write_current_book(session, book_id, if_match, session.delete)
 
 
 @router.options(
@@ -266,6 +272,6 @@ def delete_book(session: SessionDep, book_id: BookId, if_match: IfMatch) -> None
     status_code=status.HTTP_204_NO_CONTENT,
     responses={204: {"headers": ALLOW_HEADERS}, **problem_responses(404)},
 )
-def options_book(request: Request, book_id: BookId) -> Response:
+async def options_book(request: Request, book_id: BookId) -> Response:
     """List the methods /books/{id} allows."""
     return options_response(request)

@@ -12,15 +12,15 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", responses=problem_responses(503))
-def read_health(session: SessionDep) -> HealthStatus:
+async def read_health(session: SessionDep) -> HealthStatus:
     """Report ok once the database answers a query (503 if it does not)."""
-    session.exec(select(1)).one()
+    (await session.exec(select(1))).one()
     return HealthStatus(status="ok")
 
 
 @router.options(
     "/health", status_code=status.HTTP_204_NO_CONTENT, responses={204: {"headers": ALLOW_HEADERS}}
 )
-def options_health(request: Request) -> Response:
+async def options_health(request: Request) -> Response:
     """List the methods /health allows."""
     return options_response(request)

@@ -5,12 +5,13 @@ creates the schema and loads the seed once; ids continue past the seed and are n
 suite's reset restores exactly the seed; SQLite databases are in WAL mode.
 """
 
+import asyncio
 import os
 import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from typing import Any
@@ -25,7 +26,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, TableClause, column, create_engine, delete, insert, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fastapi_books.db import create_db_engine as fastapi_engine
 from fastapi_books.db import get_session as fastapi_get_session
@@ -187,13 +188,24 @@ def busy_timeout_ms(framework: str, database_url: str) -> int:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA busy_timeout")
             return cursor.fetchone()[0]
-    create_db_engine = {"flask": flask_engine, "fastapi": fastapi_engine}[framework]
-    engine = create_db_engine(database_url)
-    try:
-        with engine.connect() as sqlite_connection:
-            return sqlite_connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
-    finally:
-        engine.dispose()
+    if framework == "flask":
+        engine = flask_engine(database_url)
+        try:
+            with engine.connect() as sqlite_connection:
+                return sqlite_connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+        finally:
+            engine.dispose()
+
+    async def read_fastapi_busy_timeout() -> int:
+        engine = fastapi_engine(database_url)
+        try:
+            async with engine.connect() as sqlite_connection:
+                result = await sqlite_connection.exec_driver_sql("PRAGMA busy_timeout")
+                return result.scalar_one()
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read_fastapi_busy_timeout())
 
 
 @pytest.mark.django_db
@@ -246,17 +258,18 @@ def health_status(framework: str, database_url: str) -> int:
             app.extensions["books_engine"].dispose()
     engine = fastapi_engine(database_url)
 
-    def session_on_engine() -> Iterator[Session]:
-        with Session(engine) as session:
+    async def session_on_engine() -> AsyncIterator[AsyncSession]:
+        async with AsyncSession(engine) as session:
             yield session
 
     fastapi_app.dependency_overrides[fastapi_get_session] = session_on_engine
     try:
         with TestClient(fastapi_app) as client:
-            return client.get("/health").status_code
+            status = client.get("/health").status_code
+            client.portal.call(engine.dispose)
+            return status
     finally:
         fastapi_app.dependency_overrides.clear()
-        engine.dispose()
 
 
 def test_database_that_never_answers_is_a_503(
@@ -281,4 +294,3 @@ def test_postgresql_urls_select_psycopg_3(silent_database_url: str) -> None:
         engine = create_db_engine(silent_database_url)
         assert engine.dialect.driver == "psycopg"
         assert engine.pool._pre_ping
-        engine.dispose()

@@ -1,6 +1,7 @@
 """FastAPI-specific checks: schema and seed setup, settings from the environment, the CLI, and
 writes racing other requests at the moments a race can be pinned down in-process."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Session, col, create_engine, select
 
 from fastapi_books import db
@@ -26,11 +28,30 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """An engine on a new, empty SQLite file."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'books.sqlite3'}")
+def database_url(tmp_path: Path) -> str:
+    """A new, empty SQLite file."""
+    return f"sqlite:///{tmp_path / 'books.sqlite3'}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A plain (sync) engine on it, to look at what the migrations stored."""
+    engine = create_engine(database_url)
     yield engine
     engine.dispose()
+
+
+def migrate(database_url: str) -> None:
+    """init_db on the package's own engine, as initial_data runs it."""
+
+    async def run() -> None:
+        engine = create_db_engine(database_url)
+        try:
+            await init_db(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
 
 
 @pytest.fixture
@@ -48,34 +69,36 @@ def stored_books(engine: Engine) -> list[dict[str, object]]:
         return [{"id": book.id, "title": book.title, "author": book.author} for book in books]
 
 
-def test_init_db_creates_the_table_with_its_unique_constraint(engine: Engine) -> None:
+def test_init_db_creates_the_table_with_its_unique_constraint(
+    database_url: str, engine: Engine
+) -> None:
     """init_db creates the book table with a unique constraint on (title, author)."""
-    init_db(engine)
+    migrate(database_url)
     constraints = inspect(engine).get_unique_constraints("book")
     assert [constraint["column_names"] for constraint in constraints] == [["title", "author"]]
 
 
-def test_init_db_loads_the_seed(engine: Engine) -> None:
+def test_init_db_loads_the_seed(database_url: str, engine: Engine) -> None:
     """A new database holds exactly the seed from shared_fixtures/books.json."""
-    init_db(engine)
+    migrate(database_url)
     assert stored_books(engine) == SEED
 
 
-def test_init_db_loads_the_seed_only_once(engine: Engine) -> None:
+def test_init_db_loads_the_seed_only_once(database_url: str, engine: Engine) -> None:
     """A second init_db does not duplicate the seed."""
-    init_db(engine)
-    init_db(engine)
+    migrate(database_url)
+    migrate(database_url)
     assert stored_books(engine) == SEED
 
 
-def test_deleted_seed_books_do_not_come_back(engine: Engine) -> None:
+def test_deleted_seed_books_do_not_come_back(database_url: str, engine: Engine) -> None:
     """init_db never re-seeds an existing database, not even one whose books were all deleted."""
-    init_db(engine)
+    migrate(database_url)
     with Session(engine) as session:
         for book in session.exec(select(Book)).all():
             session.delete(book)
         session.commit()
-    init_db(engine)
+    migrate(database_url)
     assert stored_books(engine) == []
 
 
@@ -129,9 +152,11 @@ def test_a_docs_asset_answers_other_methods_with_its_own_allow() -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_init_db_gives_the_books_already_stored_version_1(engine: Engine) -> None:
+def test_init_db_gives_the_books_already_stored_version_1(
+    database_url: str, engine: Engine
+) -> None:
     """Migration 0003 adds the version to the seeded rows of 0002: each is at 1."""
-    init_db(engine)
+    migrate(database_url)
     with engine.connect() as connection:
         versions = connection.execute(text("SELECT version FROM book")).scalars().all()
     assert versions == [1] * len(SEED)
@@ -150,28 +175,45 @@ def test_several_lines_of_a_condition_header_are_one_list(fastapi_client: httpx2
 
 # Racing writes, pinned down: another request's write lands at a chosen moment of this request's,
 # on another connection, on the suite's database (SQLite or PostgreSQL). The app runs with its own
-# session dependency (get_session) on an engine of that database.
+# session dependency (get_session) on an engine of that database; the other request, and the look
+# at what was stored, use a plain (sync) engine of their own.
 
 BOOK = SEED[0]
 OTHER_AUTHOR = "Someone Else"
 
 
 @pytest.fixture
-def racing_engine(
-    test_databases: "TestDatabases", fastapi_token: None, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Engine]:
-    """The engine get_session uses, on the suite's database holding exactly the seed."""
-    engine = create_db_engine(test_databases.seeded("fastapi").url)
-    monkeypatch.setattr(db, "engine", engine)
-    yield engine
-    engine.dispose()
+def racing_url(test_databases: "TestDatabases") -> str:
+    """The suite's database, holding exactly the seed."""
+    return test_databases.seeded("fastapi").url
 
 
 @pytest.fixture
-def racing_client(racing_engine: Engine) -> Iterator[httpx2.Client]:
+def app_engine(
+    racing_url: str, fastapi_token: None, monkeypatch: pytest.MonkeyPatch
+) -> AsyncEngine:
+    """The engine get_session uses."""
+    engine = create_db_engine(racing_url)
+    monkeypatch.setattr(db, "engine", engine)
+    return engine
+
+
+@pytest.fixture
+def racing_client(app_engine: AsyncEngine) -> Iterator[httpx2.Client]:
     """A client of the app as it runs, with no dependency overridden."""
     with TestClient(app, base_url="http://localhost", follow_redirects=False) as client:
-        yield client
+        try:
+            yield client
+        finally:  # the connections belong to the client's event loop: closed in it
+            client.portal.call(app_engine.dispose)
+
+
+@pytest.fixture
+def racing_engine(racing_url: str) -> Iterator[Engine]:
+    """The other requests' engine."""
+    engine = create_engine(racing_url)
+    yield engine
+    engine.dispose()
 
 
 def another_request(engine: Engine, statement: str) -> Callable[[], None]:
@@ -190,7 +232,7 @@ CHANGE_AUTHOR = "UPDATE book SET author = :author, version = version + 1 WHERE i
 WRITES = {"PUT": "UPDATE book", "PATCH": "UPDATE book", "DELETE": "DELETE FROM book"}
 
 
-def just_before(engine: Engine, prefix: str, write: Callable[[], None]) -> None:
+def just_before(engine: AsyncEngine, prefix: str, write: Callable[[], None]) -> None:
     """Run write once, just before the app's first statement that starts with prefix."""
     written = False
 
@@ -200,7 +242,7 @@ def just_before(engine: Engine, prefix: str, write: Callable[[], None]) -> None:
             written = True  # first: write's own statements come through here too
             write()
 
-    event.listen(engine, "before_cursor_execute", run)
+    event.listen(engine.sync_engine, "before_cursor_execute", run)
 
 
 def just_after_commit(monkeypatch: pytest.MonkeyPatch, write: Callable[[], None]) -> None:
@@ -229,41 +271,45 @@ def stored_book(engine: Engine) -> dict[str, Any] | None:
     [("PATCH", {"title": "Renamed"}), ("PUT", {"title": "Renamed", "author": "Anyone"})],
 )
 def test_a_write_to_a_book_deleted_after_it_was_read_is_404(
-    racing_client: httpx2.Client, racing_engine: Engine, method: str, body: dict[str, str]
+    racing_client: httpx2.Client,
+    app_engine: AsyncEngine,
+    racing_engine: Engine,
+    method: str,
+    body: dict[str, str],
 ) -> None:
     """Contract, concurrent requests: a write racing a DELETE that committed first is 404, not a
     500 (SQLAlchemy's StaleDataError), and the book stays deleted."""
-    just_before(racing_engine, WRITES[method], another_request(racing_engine, DELETE_BOOK))
+    just_before(app_engine, WRITES[method], another_request(racing_engine, DELETE_BOOK))
     response = racing_client.request(method, f"/books/{BOOK['id']}", json=body, headers=AUTH)
     assert_problem(response, 404)
     assert stored_book(racing_engine) is None
 
 
 def test_a_delete_of_a_book_deleted_after_it_was_read_is_404(
-    racing_client: httpx2.Client, racing_engine: Engine
+    racing_client: httpx2.Client, app_engine: AsyncEngine, racing_engine: Engine
 ) -> None:
     """Contract, concurrent requests: of two DELETEs of one book, the one whose DELETE finds no
     row is 404, not a second 204."""
-    just_before(racing_engine, WRITES["DELETE"], another_request(racing_engine, DELETE_BOOK))
+    just_before(app_engine, WRITES["DELETE"], another_request(racing_engine, DELETE_BOOK))
     assert_problem(racing_client.delete(f"/books/{BOOK['id']}", headers=AUTH), 404)
 
 
 def test_a_delete_of_a_book_changed_after_it_was_read_deletes_it(
-    racing_client: httpx2.Client, racing_engine: Engine
+    racing_client: httpx2.Client, app_engine: AsyncEngine, racing_engine: Engine
 ) -> None:
     """A DELETE without If-Match whose book another request changed meanwhile deletes the book
     as changed: 204, and it is gone."""
-    just_before(racing_engine, WRITES["DELETE"], another_request(racing_engine, CHANGE_AUTHOR))
+    just_before(app_engine, WRITES["DELETE"], another_request(racing_engine, CHANGE_AUTHOR))
     response = racing_client.delete(f"/books/{BOOK['id']}", headers=AUTH)
     assert response.status_code == 204, describe(response)
     assert stored_book(racing_engine) is None
 
 
 def test_a_patch_racing_a_patch_of_the_other_field_keeps_both(
-    racing_client: httpx2.Client, racing_engine: Engine
+    racing_client: httpx2.Client, app_engine: AsyncEngine, racing_engine: Engine
 ) -> None:
     """Contract, concurrent requests: both changes are stored, and the version counts both."""
-    just_before(racing_engine, WRITES["PATCH"], another_request(racing_engine, CHANGE_AUTHOR))
+    just_before(app_engine, WRITES["PATCH"], another_request(racing_engine, CHANGE_AUTHOR))
     response = racing_client.patch(f"/books/{BOOK['id']}", json={"title": "Renamed"}, headers=AUTH)
     both = {"id": BOOK["id"], "title": "Renamed", "author": OTHER_AUTHOR}
     assert response.status_code == 200, describe(response)
@@ -274,11 +320,11 @@ def test_a_patch_racing_a_patch_of_the_other_field_keeps_both(
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
 def test_if_match_is_checked_in_the_same_step_as_the_write(
-    racing_client: httpx2.Client, racing_engine: Engine, method: str
+    racing_client: httpx2.Client, app_engine: AsyncEngine, racing_engine: Engine, method: str
 ) -> None:
     """Contract, If-Match: a write whose If-Match named the version another request replaced
     between the check and the write is 412, and the other request's change stays."""
-    just_before(racing_engine, WRITES[method], another_request(racing_engine, CHANGE_AUTHOR))
+    just_before(app_engine, WRITES[method], another_request(racing_engine, CHANGE_AUTHOR))
     body = {"title": "Renamed", "author": "Anyone"} if method != "DELETE" else None
     response = racing_client.request(
         method, f"/books/{BOOK['id']}", json=body, headers={**AUTH, "If-Match": '"1"'}
