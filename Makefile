@@ -140,7 +140,7 @@ serve-fastapi: install  ## FastAPI under uvicorn on :8003
 docs-check: install  ## Open each server's Swagger UI in headless Chromium (screenshots: var/docs-check/)
 	$(BIN)/python -m tests.docs_check
 
-# The benchmark: wrk from the system; aiosqlite (an async same-work app), matplotlib (the chart) and py-spy from the
+# The benchmark: wrk from the system; psycopg's pool (the django-pool rows), matplotlib (the chart) and py-spy from the
 # bench extra.
 # A quick run writes its own file, so it never replaces the last full run's results.
 BENCH_RESULTS ?= bench/results/$(if $(filter-out 0,$(BENCH_QUICK)),quick,bench).json
