@@ -112,6 +112,7 @@ class Target:
     databases: tuple[str, ...] = DATABASES
     prepared_by: str | None = None  # the framework whose migrations make its database
     env: tuple[tuple[str, str], ...] = ()  # more environment for the server
+    config: bool = True  # False: gunicorn without the serve line's --config (its sync workers)
 
     @property
     def via_make(self) -> bool:
@@ -240,6 +241,9 @@ class Bench:
         """Start a server on a prepared database and wait (with a deadline) until it answers 200."""
         port = next(port for port in PORTS if port_is_free(port))
         command = serve_command(target.serves_as, port, workers)
+        if not target.config:
+            at = command.index("--config")
+            command = command[:at] + command[at + 2 :]
         env = {
             **os.environ,
             "HOST": HOST,
