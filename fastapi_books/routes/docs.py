@@ -13,7 +13,7 @@ router = APIRouter(tags=["docs"], include_in_schema=False)
 
 
 @router.get("/docs", response_class=HTMLResponse)
-def read_docs(request: Request) -> HTMLResponse:
+async def read_docs(request: Request) -> HTMLResponse:
     """Swagger UI, loading its assets from this app instead of FastAPI's default CDN."""
 
     def asset(name: str) -> str:
@@ -32,12 +32,12 @@ def read_docs(request: Request) -> HTMLResponse:
 
 
 @router.options("/docs", status_code=status.HTTP_204_NO_CONTENT)
-def options_docs(request: Request) -> Response:
+async def options_docs(request: Request) -> Response:
     """List the methods /docs allows."""
     return options_response(request)
 
 
 @router.options("/openapi.json", status_code=status.HTTP_204_NO_CONTENT)
-def options_openapi(request: Request) -> Response:
+async def options_openapi(request: Request) -> Response:
     """List the methods /openapi.json allows."""
     return options_response(request)
