@@ -151,8 +151,25 @@ $(BIN)/.installed-bench: pyproject.toml constraints.txt | install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	@touch $@
 
+# The peers make bench compares FastAPI with: Go from Debian's packages alone (GOPATH mode, as Debian ships Go
+# libraries as source under /usr/share/gocode; no module download), and Node.js's from npm.
+PEERS := bench/peers
+GO_PACKAGES := golang-go golang-github-lib-pq-dev golang-github-mattn-go-sqlite3-dev
+.PHONY: peers
+peers: $(PEERS)/go/books-go $(PEERS)/node/node_modules/.package-lock.json  ## Build the Go and Node.js servers for make bench
+
+$(PEERS)/go/books-go: $(PEERS)/go/main.go
+	@command -v go >/dev/null && [ -d /usr/share/gocode/src/github.com/lib/pq ] && \
+		[ -d /usr/share/gocode/src/github.com/mattn/go-sqlite3 ] || \
+		{ echo "make peers needs Go and its database drivers: apt-get install $(GO_PACKAGES)" >&2; exit 1; }
+	cd $(PEERS)/go && GO111MODULE=off GOPATH=/usr/share/gocode go build -o books-go main.go
+
+$(PEERS)/node/node_modules/.package-lock.json: $(PEERS)/node/package.json $(PEERS)/node/package-lock.json
+	@command -v npm >/dev/null || { echo "make peers needs Node.js 20 or newer and npm" >&2; exit 1; }
+	cd $(PEERS)/node && npm ci --no-audit --no-fund
+
 # On SQLite and on PostgreSQL: throwaway databases on TEST_DATABASE_URL's server, as the test suite makes them.
-bench: $(BIN)/.installed-bench  ## Load-test the three and what they compare with, on SQLite and PostgreSQL (needs wrk; ~35 min)
+bench: $(BIN)/.installed-bench peers  ## Load-test the three and what they compare with, on SQLite and PostgreSQL (needs wrk; ~35 min)
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk (Debian, Ubuntu)" >&2; exit 1; }
 	$(BIN)/python bench/run.py --output $(BENCH_RESULTS)
 
