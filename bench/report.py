@@ -31,7 +31,13 @@ LABELS = {
     "samework-flask": "same work: Flask + SQLAlchemy",
     "samework-fastapi": "same work: FastAPI, `async def`, `AsyncSession`",
     "template-fastapi": "FastAPI as the full-stack template (sync `def`)",
+    "go-nethttp": "Go: net/http, database/sql",
+    "node-fastify": "Node.js: Fastify",
+    "node-express": "Node.js: Express",
 }
+PEERS = {"go-nethttp": "Go", "node-fastify": "Fastify", "node-express": "Express"}
+# "On par": within this fraction of the peer's requests per second.
+ON_PAR = 0.90
 SAME_WORK = {name: f"samework-{name}" for name in FRAMEWORKS}
 DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 CEILING = {"gunicorn": "wsgi-ceiling", "uvicorn": "asgi-ceiling"}
@@ -357,6 +363,11 @@ def machine_text(results: Results) -> str:
     kind = "A quick smoke run (`BENCH_QUICK=1`)" if settings["quick"] else "A full run"
     note = f" {data['note']}" if data.get("note") else ""
     postgresql = f", PostgreSQL {machine['postgresql']}" if machine.get("postgresql") else ""
+    peers = "".join(
+        f", {name} {machine[key]}"
+        for key, name in (("go", "Go"), ("node", "Node.js"))
+        if machine.get(key)
+    )
     warmup = (
         f"after a {settings['warmup_s']} s warm-up" if settings["warmup_s"] else "without a warm-up"
     )
@@ -364,7 +375,7 @@ def machine_text(results: Results) -> str:
         f"{kind}, started {data['started']}, took {data['duration_s'] / 60:.1f} min.{note}\n"
         f"Machine: {machine['cores']} {TIMES} {machine['cpu_model']}, {machine['memory_gib']} GiB, "
         f"Linux {machine['kernel']}; Python {machine['python']}, SQLite {machine['sqlite']}"
-        f"{postgresql}, wrk {machine['wrk']}.\nVersions: {versions}.\n\n"
+        f"{postgresql}{peers}, wrk {machine['wrk']}.\nVersions: {versions}.\n\n"
         f"Each server runs on CPU 0 (`taskset -c 0`), wrk (one thread) on CPU 1; PostgreSQL, "
         f"when used, on either. Each figure is the median of {runs} run(s) of "
         f"{settings['duration_s']} s {warmup}, with the lowest and highest in brackets. The "
@@ -414,6 +425,18 @@ Where each package's worker spends its time, and how to see it: [`profiles.md`](
 
 {performance_verdict(results, markdown_list=True)}
 
+## FastAPI against Node.js and Go
+
+The article's claim, FastAPI "roughly on par with Node.js and Go", for one realistic endpoint: the
+same `GET /books` work (the count and the page of 100, as JSON with `X-Total-Count`) in Go
+(`net/http`, `database/sql`, `GOMAXPROCS=1`) and in Node.js (Fastify, Express), one process each
+([`bench/peers/`](../bench/peers/)), on the FastAPI package's table. Ratios of median requests per
+second, one worker or process each, 64 connections:
+
+{table(["", *[DATABASES[database] for database in results.databases]], peer_rows(results))}
+
+{peers_verdict(results)}
+
 ## Targets
 
 Ratios of median requests per second for `GET /books` on the seed, 64 connections, each pair
@@ -450,6 +473,7 @@ KIND_COLORS = {
     "same-work": "tab:green",
     "article": "tab:orange",
     "ceiling": "tab:gray",
+    "peer": "tab:red",
 }
 
 
@@ -477,7 +501,7 @@ def chart(results: Results, path: Path) -> None:
     figure.suptitle(
         "One worker per server on one CPU; blue: this repo's packages (cyan: a variant), "
         "purple: the FastAPI package before async, green: the same work without the contract, "
-        "orange: the article's snippets, gray: raw WSGI/ASGI apps",
+        "orange: the article's snippets, gray: raw WSGI/ASGI apps, red: Go and Node.js",
         fontsize=9,
     )
     figure.savefig(path, dpi=90)
@@ -635,6 +659,52 @@ def server_of(results: Results, name: str) -> str:
     return f"{interface}, {served}" + (" workers" if served != "uvicorn" else "")
 
 
+def peer_rows(results: Results) -> list[list[str]]:
+    """FastAPI's req/s ÷ each peer's, for the package and for the same work, per database."""
+    return [
+        [
+            f"{LABELS[name]} ÷ {LABELS[peer]}",
+            *[
+                number(ratio(results.rps(name, database), results.rps(peer, database)), 2)
+                for database in results.databases
+            ],
+        ]
+        for name in ("fastapi", "samework-fastapi")
+        for peer in PEERS
+    ]
+
+
+def peers_verdict(results: Results) -> str:
+    """Per database: FastAPI's package and same-work app against Go and Node.js, and whether
+    "on par" holds (each ratio at least ON_PAR)."""
+    missing = results.data.get("not_measured", {})
+    sentences = []
+    for database in results.databases:
+        peers = {peer: results.rps(peer, database) for peer in PEERS}
+        if None in peers.values():
+            continue
+        package, plain = (
+            {peer: ratio(results.rps(name, database), rps) for peer, rps in peers.items()}
+            for name in ("fastapi", "samework-fastapi")
+        )
+        if None in package.values() or None in plain.values():
+            continue
+        holds = "holds" if min(package.values()) >= ON_PAR else "does not hold"
+
+        def shares(ratios: dict[str, float]) -> str:
+            return ", ".join(f"{value:.2f} of {PEERS[peer]}'s" for peer, value in ratios.items())
+
+        sentences.append(
+            f"On {DATABASES[database]}, one process each, `GET /books`: the FastAPI package makes "
+            f"{shares(package)} requests/s, and a plain FastAPI app doing the same work "
+            f"{shares(plain)}; for the package the claim {holds} (on par: at least {ON_PAR:.2f})."
+        )
+    if sentences:
+        return " ".join(sentences)
+    why = "; ".join(f"{LABELS[peer]}: {missing[peer]}" for peer in PEERS if peer in missing)
+    return f"Not measured in this run{f' ({why})' if why else ''}: see `make peers`."
+
+
 def comparison(results: Results) -> str:
     """The README section's body: the article's rows beside the measured values, and verdicts."""
     data = results.data
@@ -689,14 +759,6 @@ def comparison(results: Results) -> str:
             *[async_cell(name, server_of(results, name)) for name in FRAMEWORKS],
         ],
     ]
-    asgi = results.rps("asgi-ceiling")
-    fastapi_share = ratio(results.rps("fastapi"), asgi)
-    node_go = (
-        f"Not measured: no Node.js or Go server runs here, and a number for them from elsewhere "
-        f"would not compare. What can be said: a raw ASGI app that only sends fixed bytes makes "
-        f"{number(asgi)} req/s under uvicorn on this core, and FastAPI's `GET /books` on SQLite "
-        f"reaches {number(fastapi_share, 2)} of that."
-    )
     table_text = table(["", "the article", *FRAMEWORKS.values()], rows)
     return f"""{BEGIN}
 Measured by `make bench` and written by `make report`; details, every scenario and the chart in
@@ -706,7 +768,7 @@ Measured by `make bench` and written by `make report`; details, every scenario a
 {table_text}
 
 - **Performance order** ({ARTICLE_SAYS["performance"]}). {performance_verdict(results)}
-- **{ARTICLE_SAYS["node_go"]}.** {node_go}
+- **{ARTICLE_SAYS["node_go"]}.** {peers_verdict(results)}
 {END}"""
 
 

@@ -13,7 +13,9 @@ The rows beside the packages:
   (the count and the page) with the same ORM, and FastAPI in the full-stack template's style;
 - baseline: the FastAPI package as of BASELINE_COMMIT, taken from git into a scratch folder;
 - django-pool: the Django package on Django's psycopg pool in place of CONN_MAX_AGE (PostgreSQL);
-- the article's snippets (article/) and raw WSGI and ASGI apps (ceiling.py), on SQLite only.
+- the article's snippets (article/) and raw WSGI and ASGI apps (ceiling.py), on SQLite only;
+- peers (peers/): the same `GET /books` in Go (net/http, database/sql) and in Node.js (Fastify and
+  Express), one process each, built by `make peers`.
 
 A server that does not answer a request within STALL_TIMEOUT_S after a load is reported as stalled
 and stopped; its remaining loads are not run.
@@ -113,6 +115,7 @@ class Target:
     prepared_by: str | None = None  # the framework whose migrations make its database
     env: tuple[tuple[str, str], ...] = ()  # more environment for the server
     config: bool = True  # False: gunicorn without the serve line's --config (its sync workers)
+    command: tuple[str, ...] = ()  # a command line of its own, not a serve target's
 
     @property
     def via_make(self) -> bool:
@@ -174,7 +177,33 @@ DJANGO_POOL = Target(
     prepared_by="django",
     env=(("DJANGO_SETTINGS_MODULE", "django_pool_settings"), ("PYTHONPATH", str(SAMEWORK))),
 )
-TARGETS = [*PACKAGES, DJANGO_POOL, BASELINE, *SAME_WORK, *ARTICLES, *CEILINGS]
+# Go and Node.js doing the same work, one process each, on the FastAPI package's table.
+PEERS_DIR = BENCH / "peers"
+PEERS = [
+    Target(
+        "go-nethttp",
+        "peer",
+        None,
+        "go",
+        folder=PEERS_DIR / "go",
+        prepared_by="fastapi",
+        command=(str(PEERS_DIR / "go" / "books-go"),),
+        env=(("GOMAXPROCS", "1"),),
+    ),
+    *[
+        Target(
+            f"node-{name}",
+            "peer",
+            None,
+            "node",
+            folder=PEERS_DIR / "node",
+            prepared_by="fastapi",
+            command=("node", f"{name}.js"),
+        )
+        for name in ("fastify", "express")
+    ],
+]
+TARGETS = [*PACKAGES, DJANGO_POOL, BASELINE, *SAME_WORK, *ARTICLES, *CEILINGS, *PEERS]
 
 
 @dataclass
@@ -240,7 +269,7 @@ class Bench:
     def start(self, target: Target, workers: int | None, database: str, url: str) -> Server:
         """Start a server on a prepared database and wait (with a deadline) until it answers 200."""
         port = next(port for port in PORTS if port_is_free(port))
-        command = serve_command(target.serves_as, port, workers)
+        command = list(target.command) or serve_command(target.serves_as, port, workers)
         if not target.config:
             at = command.index("--config")
             command = command[:at] + command[at + 2 :]
@@ -457,6 +486,14 @@ class Bench:
         stop(server.process)
         return server.first_200_s
 
+    def check_peers(self) -> None:
+        """Say which peers are not measured because `make peers` has not built them."""
+        for target in PEERS:
+            built = target.folder / ("books-go" if target.serves_as == "go" else "node_modules")
+            if not built.exists():
+                self.not_measured[target.name] = f"not built: run make peers ({built} is missing)"
+                self.say(f"{target.name} not measured: {self.not_measured[target.name]}")
+
     def check_baseline(self) -> None:
         """Put the FastAPI package of BASELINE_COMMIT in SCRATCH, or say why it is not measured."""
         archive = subprocess.run(
@@ -495,6 +532,8 @@ class Bench:
             passes += [(target, database, 1, short) for target in [BASELINE, *SAME_WORK]]
             passes += [(target, database, 1, short) for target in ARTICLES + CEILINGS]
             if first or not quick:
+                passes += [(target, database, 1, short) for target in PEERS]
+            if first or not quick:
                 passes += [(target, database, None, short) for target in PACKAGES]
             if not quick:
                 passes.append((DJANGO_POOL, database, None, short))
@@ -506,6 +545,8 @@ class Bench:
         ]
         if any(target is BASELINE for target, *_ in chosen):
             self.check_baseline()
+        if any(target in PEERS for target, *_ in chosen):
+            self.check_peers()
         for target, database, workers, scenarios in chosen:
             self.serve(target, database, workers, scenarios)
         if not quick:
@@ -599,7 +640,18 @@ def machine(databases: Databases, used: tuple[str, ...]) -> dict:
         "sqlite": sqlite3.sqlite_version,
         "postgresql": databases.server_version() if "postgresql" in used else None,
         "wrk": wrk_version[1] if len(wrk_version) > 1 else "unknown",
+        "go": version_of(["go", "version"], 2),
+        "node": version_of(["node", "--version"], 0),
     }
+
+
+def version_of(command: list[str], word: int) -> str | None:
+    """A word of what `command` prints, e.g. "go1.19.8" of `go version`; None if not installed."""
+    try:
+        printed = subprocess.run(command, capture_output=True, text=True).stdout.split()
+    except FileNotFoundError:
+        return None
+    return printed[word] if len(printed) > word else None
 
 
 def main() -> None:
