@@ -2,7 +2,7 @@
 snippets and each server's ceiling, on SQLite and on PostgreSQL.
 
 Every server runs on CPU 0 and wrk on CPU 1 (taskset). The three packages start exactly as
-`make serve-<framework>` starts them; every other app starts under the command line of its
+`make serve-<framework>` starts them; every other Python app starts under the command line of its
 framework's serve target (serving.py reads it from the Makefile), so each row runs the same server
 and worker class. Each server gets its own database: a SQLite file, or a throwaway PostgreSQL
 database on TEST_DATABASE_URL's server (databases.py). Raw results go to one JSON file
