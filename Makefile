@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 CPUS := $(shell nproc 2>/dev/null || echo 1)
 export HOST
 
-.PHONY: help install lock lint format test fuzz serve-django serve-flask serve-fastapi createsuperuser bench report compare compare-check clean
+.PHONY: help install lock lint typecheck format test fuzz serve-django serve-flask serve-fastapi createsuperuser bench report compare compare-check clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ lock:  ## Re-resolve pyproject.toml into constraints.txt
 lint: install  ## ruff: lint and check formatting
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: install  ## mypy, strict, over the three packages, the comparison page's code and the tests
+	$(BIN)/mypy django_books flask_books fastapi_books sidebyside tests
 
 format: install  ## ruff: fix what can be fixed and format
 	$(BIN)/ruff check --fix .

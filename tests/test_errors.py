@@ -6,7 +6,11 @@ import pytest
 from tests.contract import (
     ALLOWED_METHODS,
     AUTH,
+    DETAILS,
     MAX_BODY_BYTES,
+    NO_BOOK,
+    NO_ROUTE,
+    REASON_PHRASES,
     assert_allow,
     assert_problem,
     assert_seed_unchanged,
@@ -14,6 +18,13 @@ from tests.contract import (
     padded_body,
     raw_path,
 )
+
+
+def test_the_contract_fixes_a_detail_for_every_problem_status() -> None:
+    """CONTRACT.md's detail table, as the suite reads it, covers every status the suite checks."""
+    assert set(DETAILS) == set(REASON_PHRASES) - {403}
+    assert {NO_ROUTE, NO_BOOK} == DETAILS[404]
+
 
 UNKNOWN_PATHS = [
     "/",
@@ -50,7 +61,7 @@ def test_unknown_path_is_404_problem_without_redirect(
     client: httpx2.Client, auth: dict[str, str], path: str, method: str
 ) -> None:
     """Unknown paths, trailing or doubled slashes: 404 problem for every method, no redirect."""
-    assert_problem(client.request(method, raw_path(client, path), headers=auth), 404)
+    assert_problem(client.request(method, raw_path(client, path), headers=auth), 404, NO_ROUTE)
 
 
 @pytest.mark.parametrize(("method", "path"), NOT_ALLOWED)

@@ -3,7 +3,7 @@
 import httpx2
 import pytest
 
-from tests.contract import MAX_ID, SEED, assert_problem, describe
+from tests.contract import MAX_ID, NO_BOOK, NO_ROUTE, SEED, assert_problem, describe
 
 NOT_ROUTES = ["0", "-1", "+1", "01", "1.0", "1e3", "abc", "%201", str(MAX_ID + 1), "9" * 20]
 
@@ -38,7 +38,7 @@ def test_retrieve_returns_the_book(client: httpx2.Client, book: dict[str, object
 @pytest.mark.parametrize("book_id", ["3", "999", str(MAX_ID)])
 def test_retrieve_unknown_book_is_404(client: httpx2.Client, book_id: str) -> None:
     """GET /books/{id} for a well-formed id (up to 2**63-1) that names no book: 404 problem."""
-    assert_problem(client.get(f"/books/{book_id}"), 404)
+    assert_problem(client.get(f"/books/{book_id}"), 404, NO_BOOK)
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "PATCH", "DELETE", "POST", "OPTIONS"])
@@ -52,7 +52,7 @@ def test_non_canonical_id_is_not_a_route(
     )
     assert response.status_code == 404, describe(response)
     if method != "HEAD":
-        assert_problem(response, 404)
+        assert_problem(response, 404, NO_ROUTE)
 
 
 @pytest.mark.parametrize(
