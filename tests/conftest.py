@@ -64,7 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def is_live(config: pytest.Config) -> bool:
     """Whether the suite runs against live servers."""
-    return config.getoption("server") == "live"
+    server: str = config.getoption("server")
+    return server == "live"
 
 
 @pytest.fixture
@@ -235,10 +236,13 @@ def fastapi_test_client(engine: AsyncEngine) -> Iterator[httpx2.Client]:
     fastapi_app.dependency_overrides[get_session] = get_session_override
     try:
         with TestClient(fastapi_app, base_url=BASE_URL, follow_redirects=False) as client:
+            # The client's event loop runs in this portal while the client is open.
+            portal = client.portal
+            assert portal is not None
             try:
                 yield client
             finally:  # the connections belong to the client's event loop: closed in it
-                client.portal.call(engine.dispose)
+                portal.call(engine.dispose)
     finally:
         fastapi_app.dependency_overrides.clear()
 
@@ -266,7 +270,8 @@ def fastapi_unavailable_client(
 @pytest.fixture(params=FRAMEWORKS)
 def framework(request: pytest.FixtureRequest) -> str:
     """The framework under test; test ids end in [django], [flask] or [fastapi]."""
-    return request.param
+    name: str = request.param
+    return name
 
 
 @pytest.fixture
