@@ -5,9 +5,9 @@ fixture, written in that framework's test idiom, and each test starts from a fre
 holds exactly the seed. `--database=sqlite|postgresql` chooses the database (tests/databases.py).
 """
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import environ
 import httpx2
@@ -19,8 +19,11 @@ from django.db import close_old_connections, connection
 from django.test import override_settings
 from fastapi.testclient import TestClient
 from flask import Flask
+from pytest_django import Settings
 from sqlalchemy import Engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from django_books.books.models import Book as DjangoBook
@@ -34,6 +37,8 @@ from tests.contract import AUTH, TOKEN
 from tests.openapi_validation import attach as check_against_openapi
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
     from tests.databases import TestDatabases
 
 # The database fixtures (tests/databases.py) and --server=live (tests/live/plugin.py); imported
@@ -82,16 +87,18 @@ def reverse_unordered_selects(engine: AnyEngine) -> AnyEngine:
     if engine.dialect.name != "sqlite":
         return engine
 
-    def set_pragma(dbapi_connection: Any, connection_record: Any) -> None:
+    def set_pragma(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         """Turn the pragma on for each new connection."""
-        dbapi_connection.execute("PRAGMA reverse_unordered_selects = ON")
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA reverse_unordered_selects = ON")
+        cursor.close()
 
     sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
     event.listen(sync_engine, "connect", set_pragma)
     return engine
 
 
-def wsgi_client(app: Callable[..., Any]) -> httpx2.Client:
+def wsgi_client(app: "WSGIApplication") -> httpx2.Client:
     """An httpx2 client that calls a WSGI app in-process."""
     transport = httpx2.WSGITransport(app=app)
     return httpx2.Client(transport=transport, base_url=BASE_URL, follow_redirects=False)
@@ -122,7 +129,7 @@ def django_application(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boo
 
 @pytest.fixture
 def django_client(
-    settings: Any,
+    settings: Settings,
     api_token: str,
     keep_django_connection: None,
     django_application: BooksWSGIHandler,
@@ -165,7 +172,7 @@ def django_unavailable_client(
     monkeypatch: pytest.MonkeyPatch,
     test_databases: "TestDatabases",
     api_token: str,
-    settings: Any,
+    settings: Settings,
     django_application: BooksWSGIHandler,
 ) -> Iterator[httpx2.Client]:
     """Django whose database cannot be reached: new connections go where nothing answers."""
