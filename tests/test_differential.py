@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
+    MultipleResults,
     RuleBasedStateMachine,
     consumes,
     initialize,
@@ -163,7 +164,7 @@ def side_by_side(responses: dict[str, httpx2.Response], width: int = 44) -> str:
 class ThreeApps(RuleBasedStateMachine):
     """Sends each request to the three apps and asserts that they answer alike."""
 
-    books = Bundle("books")
+    books: Bundle[int] = Bundle("books")
 
     def __init__(self, clients: dict[str, httpx2.Client], databases: "TestDatabases") -> None:
         super().__init__()
@@ -207,18 +208,18 @@ class ThreeApps(RuleBasedStateMachine):
         return value, read.status_code == 200
 
     @initialize(target=books)
-    def seed(self) -> Any:
+    def seed(self) -> MultipleResults[int]:
         """The seed's ids are there from the start."""
         return multiple(1, 2)
 
     @rule(target=books, body=BOOK_BODY, token=MOSTLY_VALID_TOKEN)
-    def create(self, body: dict[str, Any], token: str) -> Any:
+    def create(self, body: dict[str, Any], token: str) -> int | MultipleResults[int]:
         """POST /books."""
         response = self.send("POST", "/books", json=body, headers=TOKENS[token])
         return response.json()["id"] if response.status_code == 201 else multiple()
 
     @rule(target=books, title=st.sampled_from(NAMES), author=st.sampled_from(NAMES))
-    def create_valid(self, title: str, author: str) -> Any:
+    def create_valid(self, title: str, author: str) -> int | MultipleResults[int]:
         """POST /books with a valid book, so that the lists grow past a page."""
         response = self.send(
             "POST", "/books", json={"title": title, "author": author}, headers=AUTH
@@ -270,7 +271,13 @@ class ThreeApps(RuleBasedStateMachine):
         token=MOSTLY_VALID_TOKEN,
     )
     def conditional_write(
-        self, book_id: int, method: str, put: Any, patch: Any, kind: str, token: str
+        self,
+        book_id: int,
+        method: str,
+        put: dict[str, object],
+        patch: dict[str, object],
+        kind: str,
+        token: str,
     ) -> None:
         """PUT, PATCH or DELETE /books/{id} with If-Match: 412 if it does not name the book
         (strongly), unless 401, 422 or 404 come first."""
@@ -302,7 +309,9 @@ class ThreeApps(RuleBasedStateMachine):
         body=ODD_BODY,
         token=MOSTLY_VALID_TOKEN,
     )
-    def odd_body(self, path: str, method: str, body: Any, token: str) -> Any:
+    def odd_body(
+        self, path: str, method: str, body: object, token: str
+    ) -> int | MultipleResults[int]:
         """A write whose JSON body is not a book: not an object, unknown or missing keys."""
         response = self.send(method, path, json=body, headers=TOKENS[token])
         return response.json()["id"] if response.status_code == 201 else multiple()
