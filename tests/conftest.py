@@ -5,9 +5,9 @@ fixture, written in that framework's test idiom, and each test starts from a fre
 holds exactly the seed. `--database=sqlite|postgresql` chooses the database (tests/databases.py).
 """
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import environ
 import httpx2
@@ -19,8 +19,11 @@ from django.db import close_old_connections, connection
 from django.test import override_settings
 from fastapi.testclient import TestClient
 from flask import Flask
+from pytest_django import Settings
 from sqlalchemy import Engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from django_books.books.models import Book as DjangoBook
@@ -34,6 +37,8 @@ from tests.contract import AUTH, TOKEN
 from tests.openapi_validation import attach as check_against_openapi
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
     from tests.databases import TestDatabases
 
 # The database fixtures (tests/databases.py) and --server=live (tests/live/plugin.py); imported
@@ -64,7 +69,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def is_live(config: pytest.Config) -> bool:
     """Whether the suite runs against live servers."""
-    return config.getoption("server") == "live"
+    server: str = config.getoption("server")
+    return server == "live"
 
 
 @pytest.fixture
@@ -81,16 +87,18 @@ def reverse_unordered_selects(engine: AnyEngine) -> AnyEngine:
     if engine.dialect.name != "sqlite":
         return engine
 
-    def set_pragma(dbapi_connection: Any, connection_record: Any) -> None:
+    def set_pragma(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         """Turn the pragma on for each new connection."""
-        dbapi_connection.execute("PRAGMA reverse_unordered_selects = ON")
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA reverse_unordered_selects = ON")
+        cursor.close()
 
     sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
     event.listen(sync_engine, "connect", set_pragma)
     return engine
 
 
-def wsgi_client(app: Callable[..., Any]) -> httpx2.Client:
+def wsgi_client(app: "WSGIApplication") -> httpx2.Client:
     """An httpx2 client that calls a WSGI app in-process."""
     transport = httpx2.WSGITransport(app=app)
     return httpx2.Client(transport=transport, base_url=BASE_URL, follow_redirects=False)
@@ -121,7 +129,7 @@ def django_application(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boo
 
 @pytest.fixture
 def django_client(
-    settings: Any,
+    settings: Settings,
     api_token: str,
     keep_django_connection: None,
     django_application: BooksWSGIHandler,
@@ -164,7 +172,7 @@ def django_unavailable_client(
     monkeypatch: pytest.MonkeyPatch,
     test_databases: "TestDatabases",
     api_token: str,
-    settings: Any,
+    settings: Settings,
     django_application: BooksWSGIHandler,
 ) -> Iterator[httpx2.Client]:
     """Django whose database cannot be reached: new connections go where nothing answers."""
@@ -235,10 +243,13 @@ def fastapi_test_client(engine: AsyncEngine) -> Iterator[httpx2.Client]:
     fastapi_app.dependency_overrides[get_session] = get_session_override
     try:
         with TestClient(fastapi_app, base_url=BASE_URL, follow_redirects=False) as client:
+            # The client's event loop runs in this portal while the client is open.
+            portal = client.portal
+            assert portal is not None
             try:
                 yield client
             finally:  # the connections belong to the client's event loop: closed in it
-                client.portal.call(engine.dispose)
+                portal.call(engine.dispose)
     finally:
         fastapi_app.dependency_overrides.clear()
 
@@ -266,7 +277,8 @@ def fastapi_unavailable_client(
 @pytest.fixture(params=FRAMEWORKS)
 def framework(request: pytest.FixtureRequest) -> str:
     """The framework under test; test ids end in [django], [flask] or [fastapi]."""
-    return request.param
+    name: str = request.param
+    return name
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ def assert_problem(
     """Assert an RFC 9457 problem with this status and one of its details; return its body."""
     assert response.status_code == status, describe(response)
     assert response.headers["content-type"] == "application/problem+json", describe(response)
-    problem = response.json()
+    problem: dict[str, Any] = response.json()
     expected_keys = {"type", "title", "status", "detail"} | ({"errors"} if status == 422 else set())
     assert set(problem) == expected_keys, describe(response)
     assert problem["type"] == "about:blank"

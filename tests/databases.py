@@ -79,7 +79,8 @@ def closed_port() -> int:
     """A local TCP port that nothing listens on: connecting to it is refused at once."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class PostgresServer:
@@ -235,7 +236,8 @@ class TestDatabases:
 @pytest.fixture(scope="session")
 def database_backend(request: pytest.FixtureRequest) -> str:
     """The database the suite runs on: "sqlite" or "postgresql" (pytest --database=...)."""
-    return request.config.getoption("database")
+    backend: str = request.config.getoption("database")
+    return backend
 
 
 @pytest.fixture(scope="session")

@@ -54,7 +54,7 @@ def rendered_paths(page: Page) -> list[str]:
     page.wait_for_selector(".opblock-summary-path", timeout=RENDER_SECONDS * 1000)
     deadline = time.monotonic() + RENDER_SECONDS
     while True:
-        paths = page.eval_on_selector_all(
+        paths: list[str] = page.eval_on_selector_all(
             ".opblock-summary-path", "nodes => nodes.map(n => n.dataset.path)"
         )
         if all(any(p.fullmatch(path) for path in paths) for p in BOOK_PATHS):

@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
+    MultipleResults,
     RuleBasedStateMachine,
     consumes,
     initialize,
@@ -84,7 +85,7 @@ TAG_KINDS = st.sampled_from(["current", "current", "stale", "*", "weak current",
 # The kinds that name an existing book's tag: weakly (If-None-Match), strongly (If-Match).
 WEAK_MATCHES = {"current", "*", "weak current"}
 STRONG_MATCHES = {"current", "*"}
-ODD_BODY = st.one_of(
+ODD_BODY: st.SearchStrategy[object] = st.one_of(
     st.sampled_from([[], "Dune", 3, None, {"id": 3}, {"title": "Dune"}]),
     st.dictionaries(st.sampled_from(["title", "author", "isbn", "id"]), TEXT, max_size=3),
 )
@@ -124,9 +125,11 @@ def rolled_back_django_database() -> Iterator[None]:
 
 def summary(response: httpx2.Response) -> dict[str, Any]:
     """What the contract says must be identical across the three: status, headers, body."""
-    headers = {name: response.headers.get(name) for name in CONTRACT_HEADERS}
-    if headers["allow"] is not None:
-        headers["allow"] = sorted(headers["allow"].split(", "))
+    headers: dict[str, str | list[str] | None] = {
+        name: response.headers.get(name) for name in CONTRACT_HEADERS
+    }
+    if (allow := response.headers.get("allow")) is not None:
+        headers["allow"] = sorted(allow.split(", "))
     if not response.content:
         body: Any = None
     elif headers["content-type"] == "application/problem+json":
@@ -161,7 +164,7 @@ def side_by_side(responses: dict[str, httpx2.Response], width: int = 44) -> str:
 class ThreeApps(RuleBasedStateMachine):
     """Sends each request to the three apps and asserts that they answer alike."""
 
-    books = Bundle("books")
+    books: Bundle[int] = Bundle("books")
 
     def __init__(self, clients: dict[str, httpx2.Client], databases: "TestDatabases") -> None:
         super().__init__()
@@ -205,18 +208,18 @@ class ThreeApps(RuleBasedStateMachine):
         return value, read.status_code == 200
 
     @initialize(target=books)
-    def seed(self) -> Any:
+    def seed(self) -> MultipleResults[int]:
         """The seed's ids are there from the start."""
         return multiple(1, 2)
 
     @rule(target=books, body=BOOK_BODY, token=MOSTLY_VALID_TOKEN)
-    def create(self, body: dict[str, Any], token: str) -> Any:
+    def create(self, body: dict[str, Any], token: str) -> int | MultipleResults[int]:
         """POST /books."""
         response = self.send("POST", "/books", json=body, headers=TOKENS[token])
         return response.json()["id"] if response.status_code == 201 else multiple()
 
     @rule(target=books, title=st.sampled_from(NAMES), author=st.sampled_from(NAMES))
-    def create_valid(self, title: str, author: str) -> Any:
+    def create_valid(self, title: str, author: str) -> int | MultipleResults[int]:
         """POST /books with a valid book, so that the lists grow past a page."""
         response = self.send(
             "POST", "/books", json={"title": title, "author": author}, headers=AUTH
@@ -268,7 +271,13 @@ class ThreeApps(RuleBasedStateMachine):
         token=MOSTLY_VALID_TOKEN,
     )
     def conditional_write(
-        self, book_id: int, method: str, put: Any, patch: Any, kind: str, token: str
+        self,
+        book_id: int,
+        method: str,
+        put: dict[str, object],
+        patch: dict[str, object],
+        kind: str,
+        token: str,
     ) -> None:
         """PUT, PATCH or DELETE /books/{id} with If-Match: 412 if it does not name the book
         (strongly), unless 401, 422 or 404 come first."""
@@ -300,7 +309,9 @@ class ThreeApps(RuleBasedStateMachine):
         body=ODD_BODY,
         token=MOSTLY_VALID_TOKEN,
     )
-    def odd_body(self, path: str, method: str, body: Any, token: str) -> Any:
+    def odd_body(
+        self, path: str, method: str, body: object, token: str
+    ) -> int | MultipleResults[int]:
         """A write whose JSON body is not a book: not an object, unknown or missing keys."""
         response = self.send(method, path, json=body, headers=TOKENS[token])
         return response.json()["id"] if response.status_code == 201 else multiple()
@@ -347,7 +358,8 @@ def test_the_three_apps_answer_alike(
         "fastapi": check_against_openapi(fastapi_client, "fastapi"),
     }
     run_state_machine_as_test(
-        lambda: ThreeApps(clients, test_databases),
+        # Hypothesis documents any factory returning a machine; its annotation says a class.
+        lambda: ThreeApps(clients, test_databases),  # type: ignore[arg-type]
         settings=settings(
             max_examples=FUZZ_EXAMPLES or 20,
             stateful_step_count=50 if FUZZ_EXAMPLES else 20,

@@ -92,11 +92,12 @@ def test_reads_and_deletes_ignore_any_body(
     client: httpx2.Client, auth: dict[str, str], content_type: str
 ) -> None:
     """GET, HEAD, OPTIONS and DELETE ignore a request body, whatever its Content-Type."""
-    body = {"content": b"{not json at all", "headers": {**auth, "Content-Type": content_type}}
-    assert client.request("GET", "/books/1", **body).json() == SEED[0]
-    assert client.request("HEAD", "/books", **body).status_code == 200
-    assert client.request("OPTIONS", "/books", **body).status_code == 204
-    assert client.request("DELETE", "/books/1", **body).status_code == 204
+    body = b"{not json at all"
+    headers = {**auth, "Content-Type": content_type}
+    assert client.request("GET", "/books/1", content=body, headers=headers).json() == SEED[0]
+    assert client.request("HEAD", "/books", content=body, headers=headers).status_code == 200
+    assert client.request("OPTIONS", "/books", content=body, headers=headers).status_code == 204
+    assert client.request("DELETE", "/books/1", content=body, headers=headers).status_code == 204
 
 
 def test_health_is_ok(client: httpx2.Client) -> None:

@@ -36,7 +36,15 @@ def free_port() -> int:
     """A TCP port on HOST that nothing listens on now; the OS chooses it."""
     with socket.socket() as probe:
         probe.bind((HOST, 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def port_of(client: httpx2.Client) -> int:
+    """The port of the live server a client speaks to: its base URL always names one."""
+    port = client.base_url.port
+    assert port is not None, client.base_url
+    return port
 
 
 def wait_for(condition: Callable[[], bool], deadline: float, what: str) -> None:

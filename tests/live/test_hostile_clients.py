@@ -23,7 +23,7 @@ import pytest
 from tests.contract import AUTH, TOKEN, describe
 from tests.databases import PreparedDatabase
 from tests.live.plugin import ServerPool, live_http_client
-from tests.live.servers import HOST, LiveServer, wait_for
+from tests.live.servers import HOST, LiveServer, port_of, wait_for
 
 HOSTILE = 64
 # The contract's promise is an answer within 1 s under this load. An unhindered server answers
@@ -222,7 +222,7 @@ def raw_request(port: int, head: bytes) -> bytes:
         return read_response(connection, 30)
 
 
-def head_with(port: int, request_line: str = "GET /books HTTP/1.1", fields: int = 0, size: int = 0):
+def head_with(request_line: str = "GET /books HTTP/1.1", fields: int = 0, size: int = 0) -> bytes:
     """A GET head: the request line, Host and `fields` more header fields, each line `size`
     bytes long with its CRLF."""
     lines = [request_line, f"Host: {HOST}"]
@@ -247,20 +247,19 @@ SERVERS = {"django": "gunicorn", "flask": "gunicorn", "fastapi": "uvicorn"}
 @pytest.mark.parametrize(
     ("case", "head"),
     [
-        ("fields", {"fields": 1, "size": 200 * 1024}),
-        ("fields", {"fields": 1, "size": FIELD_LIMIT + 1}),
-        ("fields", {"fields": FIELD_COUNT_LIMIT, "size": 20}),
-        ("line", {"request_line": f"GET /books?q={'a' * FIELD_LIMIT} HTTP/1.1"}),
+        ("fields", head_with(fields=1, size=200 * 1024)),
+        ("fields", head_with(fields=1, size=FIELD_LIMIT + 1)),
+        ("fields", head_with(fields=FIELD_COUNT_LIMIT, size=20)),
+        ("line", head_with(f"GET /books?q={'a' * FIELD_LIMIT} HTTP/1.1")),
     ],
     ids=["200-kib-field", "field-over-8190", "101-fields", "request-line-over-8190"],
 )
 def test_a_head_over_the_limits_is_refused_and_the_server_serves_on(
-    client: httpx2.Client, framework: str, case: str, head: dict[str, object]
+    client: httpx2.Client, framework: str, case: str, head: bytes
 ) -> None:
     """A head over the limits: a 4xx (431 for its fields) as the server sends it, the connection
     closed; the next request is served."""
-    port = client.base_url.port
-    response = raw_request(port, head_with(port, **head))
+    response = raw_request(port_of(client), head)
     status, content_type = REFUSALS[SERVERS[framework]][case]
     status_line, _, rest = response.partition(b"\r\n")
     assert status_line.startswith(f"HTTP/1.1 {status} ".encode()), (
@@ -274,10 +273,9 @@ def test_a_head_over_the_limits_is_refused_and_the_server_serves_on(
 
 def test_a_head_within_the_limits_is_served(client: httpx2.Client) -> None:
     """A request line of 8190 bytes, then 100 header fields of 8190 bytes each: the limits."""
-    port = client.base_url.port
     target = "/books/1?pad=" + "a" * (FIELD_LIMIT - len("GET /books/1?pad= HTTP/1.1"))
-    head = head_with(port, f"GET {target} HTTP/1.1", FIELD_COUNT_LIMIT - 1, FIELD_LIMIT)
-    assert raw_request(port, head).startswith(b"HTTP/1.1 200 ")
+    head = head_with(f"GET {target} HTTP/1.1", FIELD_COUNT_LIMIT - 1, FIELD_LIMIT)
+    assert raw_request(port_of(client), head).startswith(b"HTTP/1.1 200 ")
 
 
 def swagger_bundle_path(client: httpx2.Client) -> str:
@@ -360,7 +358,9 @@ def test_sigterm_under_64_connections_answers_every_accepted_request(
         # To the server's own process, not to make: make then exits with the server's status.
         os.kill(server.main_process_id(), signal.SIGTERM)
         wait_for(
-            lambda: re.search(r"(?i)term|shutting down", server.log_since(signal_offset)),
+            lambda: (
+                re.search(r"(?i)term|shutting down", server.log_since(signal_offset)) is not None
+            ),
             10,
             "SIGTERM seen",
         )

@@ -10,7 +10,7 @@ import httpx2
 import pytest
 
 from tests.contract import AUTH, MAX_BODY_BYTES, SEED, assert_problem, describe, padded_body
-from tests.live.servers import HOST
+from tests.live.servers import HOST, port_of
 
 PARALLEL_POSTS = 16
 
@@ -63,7 +63,7 @@ def test_chunked_body_of_64_kib_is_read_whole(client: httpx2.Client) -> None:
 
 def raw_exchange(client: httpx2.Client, request: bytes) -> tuple[bytes, bytes]:
     """Send bytes to the server on a fresh socket; return the response's head and all after it."""
-    with socket.create_connection((HOST, client.base_url.port), timeout=30) as connection:
+    with socket.create_connection((HOST, port_of(client)), timeout=30) as connection:
         connection.sendall(request)
         received = b""
         while chunk := connection.recv(65536):
@@ -98,7 +98,7 @@ def test_keep_alive_connection_is_reused(client: httpx2.Client) -> None:
     uvicorn keep it open for the next request."""
     request = f"GET /health HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()
     with (
-        socket.create_connection((HOST, client.base_url.port), timeout=30) as connection,
+        socket.create_connection((HOST, port_of(client)), timeout=30) as connection,
         connection.makefile("rb") as reader,
     ):
         for _ in range(5):

@@ -92,7 +92,8 @@ class Race:
         """A new book for the next round."""
         response = self.send(("POST", "/books", {"title": title, "author": author}, {}))
         assert response.status_code == 201, f"{self.framework}: {describe(response)}"
-        return response.json()
+        book: dict[str, Any] = response.json()
+        return book
 
     def judge(self, round_: int, problems: list[str]) -> None:
         """Record the round as wrong when anything in it was."""

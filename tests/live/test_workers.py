@@ -30,7 +30,8 @@ def create(client: httpx2.Client, title: str, author: str = "Many Workers") -> d
     """POST a book; assert the 201 and return the book."""
     response = client.post("/books", json={"title": title, "author": author}, headers=AUTH)
     assert response.status_code == 201, describe(response)
-    return response.json()
+    book: dict[str, Any] = response.json()
+    return book
 
 
 def test_a_write_through_one_worker_is_visible_through_every_other(
