@@ -92,5 +92,5 @@ def require_match(book: Book, condition: EntityTags | None) -> None:
     if condition is not None and not condition.match_strongly(book):
         raise HTTPException(
             status_code=status.HTTP_412_PRECONDITION_FAILED,
-            detail="The book has changed: If-Match does not name its current ETag.",
+            detail="If-Match does not name the book's current ETag.",
         )

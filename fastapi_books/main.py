@@ -5,10 +5,10 @@ from importlib.resources import files
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from fastapi_books.errors import EXCEPTION_HANDLERS
 from fastapi_books.limits import RequestLimitsMiddleware
 from fastapi_books.methods import HeadAsGetMiddleware
 from fastapi_books.openapi import without_default_422
+from fastapi_books.problems import EXCEPTION_HANDLERS
 from fastapi_books.routes import books, docs, health
 
 # No redirect from /books/ to /books: a trailing slash is simply not a route (404). FastAPI serves

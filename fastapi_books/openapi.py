@@ -7,6 +7,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
+from fastapi_books.problems import PROBLEM_DESCRIPTIONS
+
 
 class Problem(BaseModel):
     """An RFC 9457 problem, the body of every 4xx and 5xx response."""
@@ -49,17 +51,6 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     return resolve(schema)
 
 
-PROBLEM_DESCRIPTIONS = {
-    400: "The body is not parseable JSON.",
-    401: "A write without the right bearer token.",
-    404: "No route at this path, or no book with this id.",
-    409: "Another book already has this title and author.",
-    412: "If-Match does not name the book's current ETag.",
-    413: "The body is over 64 KiB.",
-    415: "The body's Content-Type is not application/json.",
-    422: "Invalid body or query parameters, one error per field.",
-    503: "The database does not answer.",
-}
 WWW_AUTHENTICATE = {"required": True, "schema": {"type": "string", "enum": ["Bearer"]}}
 ALLOW_HEADERS = {
     "Allow": {

@@ -10,7 +10,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Match
 from starlette.types import Scope
 
-from fastapi_books.security import require_write_token
+from fastapi_books.auth import require_write_token
 
 MAX_BOOK_ID = 2**63 - 1
 MAX_BODY_BYTES = 64 * 1024
@@ -54,7 +54,7 @@ class JSONBodyRequest(Request):
                 if received > MAX_BODY_BYTES:
                     raise HTTPException(
                         status_code=status.HTTP_413_CONTENT_TOO_LARGE,
-                        detail=f"The body must be at most {MAX_BODY_BYTES} bytes.",
+                        detail="The body is over 64 KiB.",
                     )
                 chunks.append(chunk)
             self._body = b"".join(chunks)
@@ -76,7 +76,7 @@ class JSONBodyRequest(Request):
             except (ValueError, RecursionError) as error:
                 raise HTTPException(
                     status_code=status.HTTP_400_BAD_REQUEST,
-                    detail="The body is not valid UTF-8 JSON.",
+                    detail="The body is not valid JSON.",
                 ) from error
         return self._json
 

@@ -43,6 +43,11 @@ MAX_WRITE_ATTEMPTS = 20
 # The largest OFFSET the databases take, as for ids: a signed 64-bit integer.
 MAX_OFFSET = 2**63 - 1
 
+# The problems each write can answer, as the OpenAPI document lists them.
+CREATE_PROBLEMS = (400, 401, 409, 413, 415, 422, 503)
+CHANGE_PROBLEMS = (400, 401, 404, 409, 412, 413, 415, 422, 503)
+DELETE_PROBLEMS = (401, 404, 412, 503)
+
 # The id in a path. BookRoute routes no other, so the bounds are for the OpenAPI document.
 BookId = Annotated[int, Path(ge=1, le=MAX_BOOK_ID)]
 
@@ -80,7 +85,9 @@ async def get_book_or_404(session: AsyncSession, book_id: int) -> Book:
     """The book with this id, or 404."""
     book = await session.get(Book, book_id)
     if book is None:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Book not found.")
+        raise HTTPException(
+            status_code=status.HTTP_404_NOT_FOUND, detail="There is no book with this id."
+        )
     return book
 
 
@@ -148,7 +155,7 @@ async def change_book(
     response_model=list[BookPublic],
     responses={200: {"headers": PAGE_HEADERS}, **problem_responses(422, 503)},
 )
-async def read_books(
+async def list_books(
     session: SessionDep,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=100), DECIMAL_DIGITS] = 100,
@@ -171,7 +178,7 @@ async def read_books(
     response_model=BookPublic,
     responses={
         201: {"headers": {**LOCATION_HEADERS, **ETAG_HEADERS}},
-        **problem_responses(400, 401, 409, 413, 415, 422, 503),
+        **problem_responses(*CREATE_PROBLEMS),
     },
     dependencies=[WRITE_TOKEN],
 )
@@ -216,7 +223,7 @@ async def read_book(
     response_model=BookPublic,
     responses={
         200: {"headers": ETAG_HEADERS},
-        **problem_responses(400, 401, 404, 409, 412, 413, 415, 422, 503),
+        **problem_responses(*CHANGE_PROBLEMS),
     },
     dependencies=[WRITE_TOKEN],
 )
@@ -236,7 +243,7 @@ async def update_book(
     response_model=BookPublic,
     responses={
         200: {"headers": ETAG_HEADERS},
-        **problem_responses(400, 401, 404, 409, 412, 413, 415, 422, 503),
+        **problem_responses(*CHANGE_PROBLEMS),
     },
     dependencies=[WRITE_TOKEN],
 )
@@ -257,7 +264,7 @@ async def patch_book(
     "/{book_id:book_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 404, 412, 503),
+    responses=problem_responses(*DELETE_PROBLEMS),
     dependencies=[WRITE_TOKEN],
 )
 async def delete_book(session: SessionDep, book_id: BookId, if_match: IfMatch) -> None:

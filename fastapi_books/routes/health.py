@@ -12,7 +12,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", responses=problem_responses(503))
-async def read_health(session: SessionDep) -> HealthStatus:
+async def check_health(session: SessionDep) -> HealthStatus:
     """Report ok once the database answers a query (503 if it does not)."""
     (await session.exec(select(1))).one()
     return HealthStatus(status="ok")
