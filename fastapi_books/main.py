@@ -5,8 +5,8 @@ from importlib.resources import files
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from fastapi_books.automatic_methods import AutomaticMethodsMiddleware
 from fastapi_books.limits import RequestLimitsMiddleware
-from fastapi_books.methods import HeadAsGetMiddleware
 from fastapi_books.openapi import without_default_422
 from fastapi_books.problems import EXCEPTION_HANDLERS
 from fastapi_books.routes import books, docs, health
@@ -23,7 +23,7 @@ app = FastAPI(
     redoc_url=None,
 )
 app.openapi = lambda: without_default_422(app)
-app.add_middleware(HeadAsGetMiddleware)
+app.add_middleware(AutomaticMethodsMiddleware)
 # Outermost: uvicorn passes on any head, and a body as slowly as it comes.
 app.add_middleware(RequestLimitsMiddleware)
 app.include_router(books.router)

@@ -52,13 +52,6 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 WWW_AUTHENTICATE = {"required": True, "schema": {"type": "string", "enum": ["Bearer"]}}
-ALLOW_HEADERS = {
-    "Allow": {
-        "description": "The methods this path allows.",
-        "required": True,
-        "schema": {"type": "string"},
-    }
-}
 PAGE_HEADERS = {
     "X-Total-Count": {
         "description": "The number of books matching search, before paging.",

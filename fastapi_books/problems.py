@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fastapi_books.automatic_methods import allowed_methods
 from fastapi_books.config import REPO_ROOT
-from fastapi_books.methods import allowed_methods
 
 # The RFC 9110 reason phrase of each status, and the OpenAPI description of each problem.
 PROBLEMS = json.loads((REPO_ROOT / "shared_fixtures" / "problems.json").read_text())

@@ -14,7 +14,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from fastapi_books.conditional import EntityTags, IfMatch, IfNoneMatch, etag, require_match
 from fastapi_books.db import SessionDep
 from fastapi_books.folding import ASCII_LOWERCASE, ascii_lower
-from fastapi_books.methods import options_response
 from fastapi_books.models import (
     DECIMAL_DIGITS,
     Book,
@@ -23,7 +22,6 @@ from fastapi_books.models import (
     BookUpdate,
 )
 from fastapi_books.openapi import (
-    ALLOW_HEADERS,
     ETAG_HEADERS,
     LOCATION_HEADERS,
     NOT_MODIFIED,
@@ -194,14 +192,6 @@ async def create_book(
     return book
 
 
-@router.options(
-    "", status_code=status.HTTP_204_NO_CONTENT, responses={204: {"headers": ALLOW_HEADERS}}
-)
-async def options_books(request: Request) -> Response:
-    """List the methods /books allows."""
-    return options_response(request)
-
-
 @router.get(
     "/{book_id:book_id}",
     response_model=BookPublic,
@@ -272,13 +262,3 @@ async def delete_book(session: SessionDep, book_id: BookId, if_match: IfMatch) -
     # The DELETE's row count decides: of simultaneous DELETEs, only the one that removed the row
     # answers 204; the others find no book when they look again (404).
     await write_current_book(session, book_id, if_match, session.delete)
-
-
-@router.options(
-    "/{book_id:book_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses={204: {"headers": ALLOW_HEADERS}, **problem_responses(404)},
-)
-async def options_book(request: Request, book_id: BookId) -> Response:
-    """List the methods /books/{id} allows."""
-    return options_response(request)
