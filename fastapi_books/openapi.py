@@ -2,9 +2,8 @@
 
 from typing import Any, Literal
 
-from fastapi import FastAPI, Security
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
 from fastapi_books.problems import PROBLEM_DESCRIPTIONS
@@ -97,11 +96,6 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             response["headers"] = {"WWW-Authenticate": WWW_AUTHENTICATE}
         responses[status] = response
     return responses
-
-
-# Declares the bearer scheme on the writes. The token is checked by BookRoute, before FastAPI
-# reads the body (a dependency would answer too late), so this one never refuses a request.
-WRITE_TOKEN = Security(HTTPBearer(auto_error=False))
 
 
 def without_default_422(app: FastAPI) -> dict[str, Any]:
