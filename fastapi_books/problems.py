@@ -1,9 +1,10 @@
 """Every error as an RFC 9457 problem: the FastAPI and Starlette defaults, replaced."""
 
 import json
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
@@ -104,7 +105,9 @@ async def server_error_handler(request: Request, exc: Exception) -> ProblemRespo
     return problem(500, "An unexpected error occurred.")
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: dict[
+    int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]
+] = {
     StarletteHTTPException: http_exception_handler,
     RequestValidationError: validation_exception_handler,
     OperationalError: database_unavailable_handler,

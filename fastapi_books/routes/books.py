@@ -243,8 +243,8 @@ async def create_book(
     session: SessionDep, book_in: BookCreate, request: Request, response: Response
 ) -> Book:
     """Create a book; its URL is in the Location header."""
-    book = Book()
-    await save_book(session, book, book_in.model_dump())
+    book = Book.model_validate(book_in)
+    await save_book(session, book, {})
     await session.commit()
     response.headers["Location"] = request.app.url_path_for("read_book", book_id=book.id)
     response.headers["ETag"] = etag(book)

@@ -158,7 +158,7 @@ def test_init_db_gives_the_books_already_stored_version_1(
     """Migration 0003 adds the version to the seeded rows of 0002: each is at 1."""
     migrate(database_url)
     with engine.connect() as connection:
-        versions = connection.execute(text("SELECT version FROM book")).scalars().all()
+        versions = list(connection.scalars(text("SELECT version FROM book")))
     assert versions == [1] * len(SEED)
 
 
@@ -205,6 +205,7 @@ def racing_client(app_engine: AsyncEngine) -> Iterator[httpx2.Client]:
         try:
             yield client
         finally:  # the connections belong to the client's event loop: closed in it
+            assert client.portal is not None  # it is while the client is open
             client.portal.call(app_engine.dispose)
 
 
