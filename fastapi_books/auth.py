@@ -22,11 +22,11 @@ def presented_token(request: Request) -> str | None:
 
 
 def has_valid_token(request: Request) -> bool:
-    """Whether the request presents the configured token; an empty configured token never is."""
     token = presented_token(request)
     expected = get_settings().books_api_token.get_secret_value()
-    # Starlette decodes headers as latin-1: encoding back gives the bytes the client sent, and
-    # comparing bytes avoids compare_digest's TypeError on non-ASCII str.
+    # No token configured (the default) matches none: secure until one is set. Starlette decodes
+    # headers as latin-1: encoding back gives the bytes the client sent, and comparing bytes
+    # avoids compare_digest's TypeError on non-ASCII str.
     return (
         token is not None
         and bool(expected)
@@ -35,7 +35,6 @@ def has_valid_token(request: Request) -> bool:
 
 
 def require_write_token(request: Request) -> None:
-    """401 with WWW-Authenticate: Bearer, unless the request presents the right token."""
     if not has_valid_token(request):
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,

@@ -48,8 +48,6 @@ class AutomaticMethodsMiddleware:
 
 
 def without_body(send: Send) -> Send:
-    """Send the status and headers as they are, and every body message empty."""
-
     async def send_without_body(message: Message) -> None:
         if message["type"] == "http.response.body":
             message = {**message, "body": b""}

@@ -38,7 +38,6 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     definitions = schema.pop("$defs", {})
 
     def resolve(node: Any) -> Any:
-        """The node with each $ref replaced by the definition it points to."""
         if isinstance(node, dict):
             if "$ref" in node:
                 return resolve(definitions[node["$ref"].rpartition("/")[2]])

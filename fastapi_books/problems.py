@@ -34,8 +34,6 @@ INVALID_DETAILS = {"body": "The body is invalid.", "query": "The query parameter
 
 
 class ProblemResponse(JSONResponse):
-    """A JSON response with the problem details media type."""
-
     media_type = "application/problem+json"
 
     def render(self, content: Any) -> bytes:
@@ -96,7 +94,6 @@ async def validation_exception_handler(
 
 
 async def database_unavailable_handler(request: Request, exc: OperationalError) -> ProblemResponse:
-    """A database that cannot be reached: 503 instead of a 500."""
     return problem(503, "The database is unavailable; try again later.")
 
 

@@ -114,7 +114,6 @@ def page_links(*, limit: int, offset: int, total: int, search: str | None) -> st
     """The Link header (RFC 8288): next, then prev, for whichever of them exists."""
 
     def target(page_offset: int) -> str:
-        """The URL of the page at this offset, keeping limit and search."""
         query = f"limit={limit}&offset={page_offset}"
         if search is not None:
             query += f"&search={quote(search, safe='')}"
@@ -140,7 +139,6 @@ def matches_search(search: str) -> ColumnElement[bool]:
 
 
 async def get_book_or_404(session: AsyncSession, book_id: int) -> Book:
-    """The book with this id, or 404."""
     book = await session.get(Book, book_id)
     if book is None:
         raise HTTPException(

@@ -15,7 +15,6 @@ async def read_docs(request: Request) -> HTMLResponse:
     """Swagger UI, loading its assets from this app instead of FastAPI's default CDN."""
 
     def asset(name: str) -> str:
-        """The path of one of Swagger UI's files, as the StaticFiles mount serves it."""
         return str(request.app.url_path_for(SWAGGER_UI_ASSETS, path=name))
 
     return get_swagger_ui_html(
