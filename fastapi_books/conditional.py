@@ -28,11 +28,9 @@ class EntityTags:
     every: frozenset[str] = frozenset()  # the opaque part of every tag, strong or weak
 
     def match_strongly(self, book: Book) -> bool:
-        """Whether If-Match holds: * for any book, else only the current strong tag."""
         return self.any or str(book.version) in self.strong
 
     def match_weakly(self, book: Book) -> bool:
-        """Whether If-None-Match matches: *, or the current tag, weak or strong."""
         return self.any or str(book.version) in self.every
 
 
@@ -55,7 +53,6 @@ def parse_entity_tags(lines: list[str] | None) -> EntityTags | None:
 
 
 def etag(book: Book) -> str:
-    """The book's strong entity-tag: its version in double quotes."""
     return f'"{book.version}"'
 
 
@@ -69,7 +66,6 @@ async def if_match(
         Header(alias="If-Match", description="Write only if the book's ETag is one of these."),
     ] = None,
 ) -> EntityTags | None:
-    """The If-Match header of a write, parsed."""
     return parse_entity_tags(lines)
 
 
@@ -79,7 +75,6 @@ async def if_none_match(
         Header(alias="If-None-Match", description="304 if the book's ETag is one of these."),
     ] = None,
 ) -> EntityTags | None:
-    """The If-None-Match header of a read, parsed."""
     return parse_entity_tags(lines)
 
 
@@ -88,9 +83,8 @@ IfNoneMatch = Annotated[EntityTags | None, Depends(if_none_match)]
 
 
 def require_match(book: Book, condition: EntityTags | None) -> None:
-    """412 unless If-Match is absent or names the book's current tag (or is *)."""
     if condition is not None and not condition.match_strongly(book):
         raise HTTPException(
             status_code=status.HTTP_412_PRECONDITION_FAILED,
-            detail="The book has changed: If-Match does not name its current ETag.",
+            detail="If-Match does not name the book's current ETag.",
         )

@@ -19,5 +19,4 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The settings, read from the environment on first use."""
     return Settings()

@@ -50,7 +50,6 @@ engine = create_db_engine(get_settings().database_url)
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:
-    """A session for one request, closed once the response is sent."""
     # Not expired on commit: a route answers with the book as it stored it, with no reload that
     # could find it deleted by another request since (a 500 where a 200 is true).
     async with AsyncSession(engine, expire_on_commit=False) as session:

@@ -15,7 +15,6 @@ async def prepare() -> None:
 
 
 def main() -> None:
-    """Create the SQLite file's directory if needed, then migrate."""
     if engine.url.get_backend_name() == "sqlite" and engine.url.database:
         Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
     asyncio.run(prepare())

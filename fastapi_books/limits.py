@@ -8,7 +8,7 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fastapi_books.errors import problem
+from fastapi_books.problems import problem
 
 # The request line, and each header field line with its CRLF: at most 8190 bytes; 100 fields.
 HEAD_LINE_LIMIT = 8190

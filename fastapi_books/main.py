@@ -1,14 +1,12 @@
 """The FastAPI application: uvicorn fastapi_books.main:app."""
 
-from importlib.resources import files
-
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from fastapi_books.errors import EXCEPTION_HANDLERS
+from fastapi_books.automatic_methods import AutomaticMethodsMiddleware
 from fastapi_books.limits import RequestLimitsMiddleware
-from fastapi_books.methods import HeadAsGetMiddleware
 from fastapi_books.openapi import without_default_422
+from fastapi_books.problems import EXCEPTION_HANDLERS
 from fastapi_books.routes import books, docs, health
 
 # No redirect from /books/ to /books: a trailing slash is simply not a route (404). FastAPI serves
@@ -22,8 +20,9 @@ app = FastAPI(
     docs_url=None,
     redoc_url=None,
 )
-app.openapi = lambda: without_default_422(app)
-app.add_middleware(HeadAsGetMiddleware)
+# FastAPI's documented way to change the document; mypy refuses any assignment to a method.
+app.openapi = lambda: without_default_422(app)  # type: ignore[method-assign]
+app.add_middleware(AutomaticMethodsMiddleware)
 # Outermost: uvicorn passes on any head, and a body as slowly as it comes.
 app.add_middleware(RequestLimitsMiddleware)
 app.include_router(books.router)
@@ -32,6 +31,6 @@ app.include_router(docs.router)
 # Swagger UI's files, as the fastapi-offline package ships them.
 app.mount(
     "/docs/assets",
-    StaticFiles(directory=files("fastapi_offline") / "static"),
+    StaticFiles(packages=[("fastapi_offline", "static")]),
     name=docs.SWAGGER_UI_ASSETS,
 )

@@ -3,7 +3,7 @@
 import re
 from typing import Annotated, Literal
 
-from pydantic import MISSING, AfterValidator, BeforeValidator, ConfigDict, WithJsonSchema
+from pydantic import MISSING, AfterValidator, BeforeValidator, WithJsonSchema
 from sqlalchemy import BigInteger, Column, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -68,16 +68,18 @@ class BookBase(SQLModel):
 class BookCreate(BookBase):
     """The body of POST and PUT: exactly title and author."""
 
-    model_config = ConfigDict(extra="forbid")
+    # A plain dict: SQLModel types model_config as its own kind of pydantic's ConfigDict.
+    model_config = {"extra": "forbid"}
 
 
 class BookUpdate(SQLModel):
     """The body of PATCH: any subset of title and author; null is not a value."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
 
-    title: BookText | MISSING = MISSING
-    author: BookText | MISSING = MISSING
+    # mypy cannot take a sentinel as a type yet (PEP 661); pydantic and pyright do.
+    title: BookText | MISSING = MISSING  # type: ignore[valid-type]
+    author: BookText | MISSING = MISSING  # type: ignore[valid-type]
 
 
 class BookPublic(BookBase):

@@ -2,10 +2,11 @@
 
 from typing import Any, Literal
 
-from fastapi import FastAPI, Security
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
+
+from fastapi_books.problems import PROBLEM_DESCRIPTIONS
 
 
 class Problem(BaseModel):
@@ -37,7 +38,6 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     definitions = schema.pop("$defs", {})
 
     def resolve(node: Any) -> Any:
-        """The node with each $ref replaced by the definition it points to."""
         if isinstance(node, dict):
             if "$ref" in node:
                 return resolve(definitions[node["$ref"].rpartition("/")[2]])
@@ -46,28 +46,11 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
             return [resolve(item) for item in node]
         return node
 
-    return resolve(schema)
+    inlined: dict[str, Any] = resolve(schema)
+    return inlined
 
 
-PROBLEM_DESCRIPTIONS = {
-    400: "The body is not parseable JSON.",
-    401: "A write without the right bearer token.",
-    404: "No route at this path, or no book with this id.",
-    409: "Another book already has this title and author.",
-    412: "If-Match does not name the book's current ETag.",
-    413: "The body is over 64 KiB.",
-    415: "The body's Content-Type is not application/json.",
-    422: "Invalid body or query parameters, one error per field.",
-    503: "The database does not answer.",
-}
 WWW_AUTHENTICATE = {"required": True, "schema": {"type": "string", "enum": ["Bearer"]}}
-ALLOW_HEADERS = {
-    "Allow": {
-        "description": "The methods this path allows.",
-        "required": True,
-        "schema": {"type": "string"},
-    }
-}
 PAGE_HEADERS = {
     "X-Total-Count": {
         "description": "The number of books matching search, before paging.",
@@ -113,11 +96,6 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             response["headers"] = {"WWW-Authenticate": WWW_AUTHENTICATE}
         responses[status] = response
     return responses
-
-
-# Declares the bearer scheme on the writes. The token is checked by BookRoute, before FastAPI
-# reads the body (a dependency would answer too late), so this one never refuses a request.
-WRITE_TOKEN = Security(HTTPBearer(auto_error=False))
 
 
 def without_default_422(app: FastAPI) -> dict[str, Any]:

@@ -1,20 +1,26 @@
 """The /books resource: list, read, create, replace, patch and delete books."""
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, Security, status
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPBearer
 from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, false, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.routing import Match
+from starlette.types import Scope
 
+from fastapi_books.auth import require_write_token
 from fastapi_books.conditional import EntityTags, IfMatch, IfNoneMatch, etag, require_match
 from fastapi_books.db import SessionDep
 from fastapi_books.folding import ASCII_LOWERCASE, ascii_lower
-from fastapi_books.methods import options_response
+from fastapi_books.json_body import JSONBodyRequest
 from fastapi_books.models import (
     DECIMAL_DIGITS,
     Book,
@@ -23,15 +29,67 @@ from fastapi_books.models import (
     BookUpdate,
 )
 from fastapi_books.openapi import (
-    ALLOW_HEADERS,
     ETAG_HEADERS,
     LOCATION_HEADERS,
     NOT_MODIFIED,
     PAGE_HEADERS,
-    WRITE_TOKEN,
     problem_responses,
 )
-from fastapi_books.routing import MAX_BOOK_ID, BookRoute
+
+MAX_BOOK_ID = 2**63 - 1
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# The writes' security scheme, for the OpenAPI document: it refuses nothing, BookRoute checks.
+BEARER_SCHEME = Security(HTTPBearer(auto_error=False))
+
+
+class BookIdConvertor(Convertor[int]):
+    """A canonical id in a path: [1-9][0-9]*, so "01", "+1" and "abc" are no route (404)."""
+
+    # At most 19 digits: int() of the match never fails; BookRoute drops the few above 2**63-1.
+    regex = "[1-9][0-9]{0,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("book_id", BookIdConvertor())
+
+
+class BookRoute(APIRoute):
+    """Routes ids up to 2**63-1 only. A write needs the bearer token: the route documents the
+    scheme, and checks the token, then the body, before FastAPI reads the body."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if WRITE_METHODS & set(kwargs.get("methods") or ()):
+            kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), BEARER_SCHEME]
+        super().__init__(path, endpoint, **kwargs)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        book_id = child_scope.get("path_params", {}).get("book_id")
+        if isinstance(book_id, int) and book_id > MAX_BOOK_ID:
+            return Match.NONE, {}
+        return match, child_scope
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        # FastAPI reads and parses the body before it solves dependencies, so a token dependency
+        # would answer too late: the contract puts 401 before 413, 415 and 400.
+        handle = super().get_route_handler()
+
+        async def handle_checked(request: Request) -> Response:
+            request = JSONBodyRequest(request.scope, request.receive)
+            if request.method in WRITE_METHODS:
+                require_write_token(request)
+            if request.method in BODY_METHODS:
+                await request.json()
+            return await handle(request)
+
+        return handle_checked
+
 
 router = APIRouter(prefix="/books", tags=["books"], route_class=BookRoute)
 
@@ -43,6 +101,11 @@ MAX_WRITE_ATTEMPTS = 20
 # The largest OFFSET the databases take, as for ids: a signed 64-bit integer.
 MAX_OFFSET = 2**63 - 1
 
+# The problems each write can answer, as the OpenAPI document lists them.
+CREATE_PROBLEMS = (400, 401, 409, 413, 415, 422, 503)
+CHANGE_PROBLEMS = (400, 401, 404, 409, 412, 413, 415, 422, 503)
+DELETE_PROBLEMS = (401, 404, 412, 503)
+
 # The id in a path. BookRoute routes no other, so the bounds are for the OpenAPI document.
 BookId = Annotated[int, Path(ge=1, le=MAX_BOOK_ID)]
 
@@ -51,7 +114,6 @@ def page_links(*, limit: int, offset: int, total: int, search: str | None) -> st
     """The Link header (RFC 8288): next, then prev, for whichever of them exists."""
 
     def target(page_offset: int) -> str:
-        """The URL of the page at this offset, keeping limit and search."""
         query = f"limit={limit}&offset={page_offset}"
         if search is not None:
             query += f"&search={quote(search, safe='')}"
@@ -77,10 +139,11 @@ def matches_search(search: str) -> ColumnElement[bool]:
 
 
 async def get_book_or_404(session: AsyncSession, book_id: int) -> Book:
-    """The book with this id, or 404."""
     book = await session.get(Book, book_id)
     if book is None:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Book not found.")
+        raise HTTPException(
+            status_code=status.HTTP_404_NOT_FOUND, detail="There is no book with this id."
+        )
     return book
 
 
@@ -148,7 +211,7 @@ async def change_book(
     response_model=list[BookPublic],
     responses={200: {"headers": PAGE_HEADERS}, **problem_responses(422, 503)},
 )
-async def read_books(
+async def list_books(
     session: SessionDep,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=100), DECIMAL_DIGITS] = 100,
@@ -171,28 +234,19 @@ async def read_books(
     response_model=BookPublic,
     responses={
         201: {"headers": {**LOCATION_HEADERS, **ETAG_HEADERS}},
-        **problem_responses(400, 401, 409, 413, 415, 422, 503),
+        **problem_responses(*CREATE_PROBLEMS),
     },
-    dependencies=[WRITE_TOKEN],
 )
 async def create_book(
     session: SessionDep, book_in: BookCreate, request: Request, response: Response
 ) -> Book:
     """Create a book; its URL is in the Location header."""
-    book = Book()
-    await save_book(session, book, book_in.model_dump())
+    book = Book.model_validate(book_in)
+    await save_book(session, book, {})
     await session.commit()
     response.headers["Location"] = request.app.url_path_for("read_book", book_id=book.id)
     response.headers["ETag"] = etag(book)
     return book
-
-
-@router.options(
-    "", status_code=status.HTTP_204_NO_CONTENT, responses={204: {"headers": ALLOW_HEADERS}}
-)
-async def options_books(request: Request) -> Response:
-    """List the methods /books allows."""
-    return options_response(request)
 
 
 @router.get(
@@ -216,9 +270,8 @@ async def read_book(
     response_model=BookPublic,
     responses={
         200: {"headers": ETAG_HEADERS},
-        **problem_responses(400, 401, 404, 409, 412, 413, 415, 422, 503),
+        **problem_responses(*CHANGE_PROBLEMS),
     },
-    dependencies=[WRITE_TOKEN],
 )
 async def update_book(
     session: SessionDep,
@@ -236,9 +289,8 @@ async def update_book(
     response_model=BookPublic,
     responses={
         200: {"headers": ETAG_HEADERS},
-        **problem_responses(400, 401, 404, 409, 412, 413, 415, 422, 503),
+        **problem_responses(*CHANGE_PROBLEMS),
     },
-    dependencies=[WRITE_TOKEN],
 )
 async def patch_book(
     session: SessionDep,
@@ -257,21 +309,10 @@ async def patch_book(
     "/{book_id:book_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 404, 412, 503),
-    dependencies=[WRITE_TOKEN],
+    responses=problem_responses(*DELETE_PROBLEMS),
 )
 async def delete_book(session: SessionDep, book_id: BookId, if_match: IfMatch) -> None:
     """Delete a book; its id is never handed out again."""
     # The DELETE's row count decides: of simultaneous DELETEs, only the one that removed the row
     # answers 204; the others find no book when they look again (404).
     await write_current_book(session, book_id, if_match, session.delete)
-
-
-@router.options(
-    "/{book_id:book_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses={204: {"headers": ALLOW_HEADERS}, **problem_responses(404)},
-)
-async def options_book(request: Request, book_id: BookId) -> Response:
-    """List the methods /books/{id} allows."""
-    return options_response(request)

@@ -1,10 +1,8 @@
 """GET /docs: Swagger UI for FastAPI's own /openapi.json, with every asset served by the app."""
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-
-from fastapi_books.methods import options_response
 
 # The route name of the StaticFiles mount that serves Swagger UI's JavaScript, CSS and favicon.
 SWAGGER_UI_ASSETS = "swagger-ui-assets"
@@ -17,7 +15,6 @@ async def read_docs(request: Request) -> HTMLResponse:
     """Swagger UI, loading its assets from this app instead of FastAPI's default CDN."""
 
     def asset(name: str) -> str:
-        """The path of one of Swagger UI's files, as the StaticFiles mount serves it."""
         return str(request.app.url_path_for(SWAGGER_UI_ASSETS, path=name))
 
     return get_swagger_ui_html(
@@ -29,15 +26,3 @@ async def read_docs(request: Request) -> HTMLResponse:
         # No online validator badge: the page makes no request beyond this app.
         swagger_ui_parameters={"validatorUrl": None},
     )
-
-
-@router.options("/docs", status_code=status.HTTP_204_NO_CONTENT)
-async def options_docs(request: Request) -> Response:
-    """List the methods /docs allows."""
-    return options_response(request)
-
-
-@router.options("/openapi.json", status_code=status.HTTP_204_NO_CONTENT)
-async def options_openapi(request: Request) -> Response:
-    """List the methods /openapi.json allows."""
-    return options_response(request)

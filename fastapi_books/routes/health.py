@@ -1,26 +1,17 @@
 """GET /health: the service and its database answer."""
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter
 from sqlmodel import select
 
 from fastapi_books.db import SessionDep
-from fastapi_books.methods import options_response
 from fastapi_books.models import HealthStatus
-from fastapi_books.openapi import ALLOW_HEADERS, problem_responses
+from fastapi_books.openapi import problem_responses
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", responses=problem_responses(503))
-async def read_health(session: SessionDep) -> HealthStatus:
+async def check_health(session: SessionDep) -> HealthStatus:
     """Report ok once the database answers a query (503 if it does not)."""
     (await session.exec(select(1))).one()
     return HealthStatus(status="ok")
-
-
-@router.options(
-    "/health", status_code=status.HTTP_204_NO_CONTENT, responses={204: {"headers": ALLOW_HEADERS}}
-)
-async def options_health(request: Request) -> Response:
-    """List the methods /health allows."""
-    return options_response(request)

@@ -1,32 +1,27 @@
 """Every error as an RFC 9457 problem: the FastAPI and Starlette defaults, replaced."""
 
 import json
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fastapi_books.methods import allowed_methods
+from fastapi_books.automatic_methods import allowed_methods
+from fastapi_books.config import REPO_ROOT
 
-# RFC 9110 reason phrases; http.HTTPStatus renamed 413 and 422 in Python 3.13.
-REASON_PHRASES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    408: "Request Timeout",
-    409: "Conflict",
-    412: "Precondition Failed",
-    413: "Content Too Large",
-    414: "URI Too Long",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
+# The RFC 9110 reason phrase of each status, and the OpenAPI description of each problem.
+PROBLEMS = json.loads((REPO_ROOT / "shared_fixtures" / "problems.json").read_text())
+REASON_PHRASES: dict[int, str] = {
+    int(status): problem["title"] for status, problem in PROBLEMS.items()
+}
+PROBLEM_DESCRIPTIONS: dict[int, str] = {
+    int(status): problem["description"]
+    for status, problem in PROBLEMS.items()
+    if "description" in problem
 }
 
 # Starlette raises its routing 404 and 405 with the reason phrase as detail; say more.
@@ -35,10 +30,10 @@ ROUTING_DETAILS = {
     405: "This path does not support this method.",
 }
 
+INVALID_DETAILS = {"body": "The body is invalid.", "query": "The query parameters are invalid."}
+
 
 class ProblemResponse(JSONResponse):
-    """A JSON response with the problem details media type."""
-
     media_type = "application/problem+json"
 
     def render(self, content: Any) -> bytes:
@@ -94,11 +89,11 @@ async def validation_exception_handler(
         errors.setdefault(
             (location, field), {"location": location, "field": field, "message": message}
         )
-    return problem(422, "The request is not valid.", errors=list(errors.values()))
+    # A list takes only query parameters, a write only a body: the first error says which.
+    return problem(422, INVALID_DETAILS[exc.errors()[0]["loc"][0]], errors=list(errors.values()))
 
 
 async def database_unavailable_handler(request: Request, exc: OperationalError) -> ProblemResponse:
-    """A database that cannot be reached: 503 instead of a 500."""
     return problem(503, "The database is unavailable; try again later.")
 
 
@@ -107,7 +102,9 @@ async def server_error_handler(request: Request, exc: Exception) -> ProblemRespo
     return problem(500, "An unexpected error occurred.")
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: dict[
+    int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]
+] = {
     StarletteHTTPException: http_exception_handler,
     RequestValidationError: validation_exception_handler,
     OperationalError: database_unavailable_handler,
