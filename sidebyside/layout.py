@@ -7,6 +7,7 @@ import itertools
 import os
 import tempfile
 from pathlib import Path
+from typing import TypedDict
 
 from playwright.sync_api import Page, Request, sync_playwright
 
@@ -49,7 +50,29 @@ MEASURE = """() => {
 }"""
 
 
-def layout_problems(measured: dict, side_by_side: bool) -> list[str]:
+class Box(TypedDict):
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+
+class MeasuredRow(TypedDict):
+    id: str
+    cells: list[Box]
+
+
+class Measured(TypedDict):
+    """What MEASURE returns."""
+
+    viewport: float
+    pageWidth: float
+    rows: list[MeasuredRow]
+    overflowingCode: int
+    smallestFont: float
+
+
+def layout_problems(measured: Measured, side_by_side: bool) -> list[str]:
     """What is wrong with a measured layout; nothing when it is as designed."""
     problems = []
     if measured["pageWidth"] > measured["viewport"]:

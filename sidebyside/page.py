@@ -65,7 +65,10 @@ footer { color: #59636e; font-size: 0.85rem; padding-top: 12px; padding-bottom: 
 def render_page(rows: list[Row]) -> str:
     """The whole page for these rows; the same rows always give the same text."""
     totals = project_line_totals(rows)
-    css = PAGE_CSS + "\n".join(HtmlFormatter(style=PYGMENTS_STYLE).get_token_style_defs(".hl"))
+    # types-Pygments leaves get_token_style_defs unannotated; it returns the CSS rules' lines.
+    formatter = HtmlFormatter(style=PYGMENTS_STYLE)
+    style_defs: list[str] = formatter.get_token_style_defs(".hl")  # type: ignore[no-untyped-call]
+    css = PAGE_CSS + "\n".join(style_defs)
     total_names = "".join(f'<th scope="col">{escape(name)}</th>' for name in FRAMEWORKS.values())
     total_counts = "".join(f"<td>{totals[framework]}</td>" for framework in FRAMEWORKS)
     contents = "".join(

@@ -1,15 +1,28 @@
 """The layout verdicts of `make compare-check`, on measurements made up for each case."""
 
-from typing import Any
+from collections.abc import Sequence
 
-from sidebyside.layout import layout_problems
+from sidebyside.layout import Box, Measured, layout_problems
 
 
-def measured(cells: list[tuple[float, float, float, float]], **page: Any) -> dict[str, Any]:
+def measured(
+    cells: Sequence[tuple[float, float, float, float]],
+    viewport: float = 1440,
+    pageWidth: float = 1440,
+    overflowingCode: int = 0,
+    smallestFont: float = 12,
+) -> Measured:
     """A page of one row with these cells as (left, right, top, bottom)."""
-    boxes = [dict(zip(("left", "right", "top", "bottom"), cell, strict=True)) for cell in cells]
-    defaults = {"viewport": 1440, "pageWidth": 1440, "overflowingCode": 0, "smallestFont": 12}
-    return {**defaults, **page, "rows": [{"id": "create", "cells": boxes}]}
+    boxes = [
+        Box(left=left, right=right, top=top, bottom=bottom) for left, right, top, bottom in cells
+    ]
+    return Measured(
+        viewport=viewport,
+        pageWidth=pageWidth,
+        rows=[{"id": "create", "cells": boxes}],
+        overflowingCode=overflowingCode,
+        smallestFont=smallestFont,
+    )
 
 
 COLUMNS = [(24, 470, 100, 600), (486, 932, 100, 400), (948, 1394, 100, 500)]
