@@ -1,6 +1,8 @@
 """The command line: write the page, or print concerns in the terminal.
 
-python -m sidebyside page [FILE]          write the page (default docs/compare.html)
+python -m sidebyside page [FILE]          write the page (default docs/compare.html), and the
+                                          lines-per-kind table between README.md's markers
+python -m sidebyside table                the lines-per-kind table, in Markdown
 python -m sidebyside list                 the concerns, by id
 python -m sidebyside compare ID [ID ...]  one concern's three cells, one after another
 python -m sidebyside check-layout [FILE]  the page in headless Chromium at 1440 and 390 px
@@ -13,8 +15,9 @@ from pathlib import Path
 
 from sidebyside import terminal
 from sidebyside.extract import REPO_ROOT
-from sidebyside.mapping import load_concerns, resolve
+from sidebyside.mapping import load_concerns, project_kind_totals, resolve
 from sidebyside.page import render_page
+from sidebyside.table import README_FILE, MarkerError, markdown_table, update_readme
 
 PAGE_FILE = REPO_ROOT / "docs" / "compare.html"
 
@@ -26,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     page = commands.add_parser("page", help="write the comparison page")
     page.add_argument("file", nargs="?", type=Path, default=PAGE_FILE)
+    commands.add_parser("table", help="print the lines-per-kind table in Markdown")
     commands.add_parser("list", help="list the concerns")
     compare = commands.add_parser("compare", help="print concerns' cells in the terminal")
     compare.add_argument("ids", nargs="+", metavar="ID")
@@ -44,9 +48,19 @@ def main(argv: list[str] | None = None) -> int:
         for concern in concerns:
             print(f"{concern.id.ljust(width)}  {concern.title}")
         return 0
+    if arguments.command == "table":
+        print(markdown_table(project_kind_totals(resolve(concerns))))
+        return 0
     if arguments.command == "page":
-        arguments.file.write_text(render_page(resolve(concerns)), encoding="utf-8")
+        rows = resolve(concerns)
+        arguments.file.write_text(render_page(rows), encoding="utf-8")
         print(f"Wrote {os.path.relpath(arguments.file)}")
+        try:
+            if update_readme(README_FILE, markdown_table(project_kind_totals(rows))):
+                print(f"Wrote the lines-per-kind table into {os.path.relpath(README_FILE)}")
+        except MarkerError as error:
+            print(f"{os.path.relpath(README_FILE)}: {error}", file=sys.stderr)
+            return 1
         return 0
 
     by_id = {concern.id: concern for concern in concerns}

@@ -115,10 +115,11 @@ def python_name_range(
     body: list[ast.stmt] = tree.body
     parts = qualified_name.split(".")
     for depth, part in enumerate(parts):
-        index = next((i for i, stmt in enumerate(body) if part in defined_names(stmt)), None)
-        if index is None:
+        found = next((i for i, stmt in enumerate(body) if part in defined_names(stmt)), None)
+        if found is None:
             scope = ".".join(parts[:depth]) or "the module"
             raise MissingReference(f"{reference}: {scope} defines no {part!r}")
+        index = found
         statement = body[index]
         if depth < len(parts) - 1:
             if not isinstance(statement, ast.ClassDef):
@@ -146,7 +147,7 @@ def defined_names(statement: ast.stmt) -> set[str]:
         targets = statement.targets
     elif isinstance(statement, ast.AnnAssign):
         targets = [statement.target]
-    names = set()
+    names: set[str] = set()
     for target in targets:
         elements = target.elts if isinstance(target, ast.Tuple) else [target]
         names.update(element.id for element in elements if isinstance(element, ast.Name))

@@ -1,4 +1,5 @@
-"""Check the page in headless Chromium: three columns on a laptop, one on a phone, and screenshots.
+"""Check the page in headless Chromium: three columns on a laptop, one on a phone, a toggle that
+hides the glue and documentation and shows them again, and screenshots.
 
 Debian's chromium, driven by Playwright (which downloads no browser of its own here).
 """
@@ -7,8 +8,11 @@ import itertools
 import os
 import tempfile
 from pathlib import Path
+from typing import TypedDict
 
-from playwright.sync_api import Page, Request, sync_playwright
+from playwright.sync_api import Error, Page, Request, sync_playwright
+
+from sidebyside.mapping import KINDS
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # No sandbox (containers), no GPU, and none of Chromium's own traffic to Google's services; make
@@ -49,7 +53,38 @@ MEASURE = """() => {
 }"""
 
 
-def layout_problems(measured: dict, side_by_side: bool) -> list[str]:
+# Measured in the page: of each kind's blocks, how many there are and how many are displayed.
+COUNT_SHOWN = """(kinds) => Object.fromEntries(kinds.map((kind) => {
+  const figures = [...document.querySelectorAll(`figure.${kind}`)];
+  const shown = figures.filter((figure) => figure.getClientRects().length > 0);
+  return [kind, {total: figures.length, shown: shown.length}];
+}))"""
+TOGGLE = "#show-all"
+
+
+class Box(TypedDict):
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+
+class MeasuredRow(TypedDict):
+    id: str
+    cells: list[Box]
+
+
+class Measured(TypedDict):
+    """What MEASURE returns."""
+
+    viewport: float
+    pageWidth: float
+    rows: list[MeasuredRow]
+    overflowingCode: int
+    smallestFont: float
+
+
+def layout_problems(measured: Measured, side_by_side: bool) -> list[str]:
     """What is wrong with a measured layout; nothing when it is as designed."""
     problems = []
     if measured["pageWidth"] > measured["viewport"]:
@@ -80,11 +115,56 @@ def layout_problems(measured: dict, side_by_side: bool) -> list[str]:
     return problems
 
 
+class Shown(TypedDict):
+    total: int
+    shown: int
+
+
+def toggle_problems(
+    before: dict[str, Shown], hidden: dict[str, Shown], again: dict[str, Shown]
+) -> list[str]:
+    """What is wrong with the blocks shown before the toggle, with glue and documentation hidden,
+    and with them shown again; nothing when the toggle works."""
+    problems = [f"the page has no {kind} block" for kind in KINDS if not before[kind]["total"]]
+    states: list[tuple[str, dict[str, Shown], set[str]]] = [
+        ("before the toggle", before, set(KINDS)),
+        ("with glue and documentation hidden", hidden, {"idiom"}),
+        ("shown again", again, set(KINDS)),
+    ]
+    for state, counts, kinds_shown in states:
+        for kind in KINDS:
+            expected = counts[kind]["total"] if kind in kinds_shown else 0
+            if counts[kind]["shown"] != expected:
+                problems.append(
+                    f"{state}: {counts[kind]['shown']} of {counts[kind]['total']} {kind} blocks"
+                    f" are shown, not {expected}"
+                )
+    return problems
+
+
+def check_toggle(page: Page, side_by_side: bool) -> list[str]:
+    """Hide the glue and documentation with the page's toggle, then show them again."""
+    toggle = page.locator(TOGGLE)
+    before = page.evaluate(COUNT_SHOWN, list(KINDS))
+    try:
+        toggle.uncheck(timeout=5000)
+        hidden = page.evaluate(COUNT_SHOWN, list(KINDS))
+        problems = [
+            f"with glue and documentation hidden: {problem}"
+            for problem in layout_problems(page.evaluate(MEASURE), side_by_side)
+        ]
+        toggle.check(timeout=5000)
+    except Error as error:
+        return [f"the toggle {TOGGLE} cannot be used: {error.message.splitlines()[0]}"]
+    return problems + toggle_problems(before, hidden, page.evaluate(COUNT_SHOWN, list(KINDS)))
+
+
 def check_viewport(page: Page, url: str, width: int, height: int, side_by_side: bool) -> list[str]:
-    """Load the page at one size, measure it, and save a screenshot beside it."""
+    """Load the page at one size, measure it, try the toggle, and save a screenshot beside it."""
     page.set_viewport_size({"width": width, "height": height})
     page.goto(url)
     problems = layout_problems(page.evaluate(MEASURE), side_by_side)
+    problems += check_toggle(page, side_by_side)
     page.goto(f"{url}#{SCREENSHOT_ROW}")
     page.screenshot(path=screenshot_path(url, width))
     return problems

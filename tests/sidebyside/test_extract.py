@@ -151,5 +151,5 @@ def test_mapping_without_a_cell_is_refused(tmp_path: Path) -> None:
         '[[concern]]\nid = "x"\ntitle = "X"\nnote = "N"\ndjango = ["a::b"]\nflask = []\n',
         encoding="utf-8",
     )
-    with pytest.raises(MappingError, match=r"no cell for flask.*no cell for fastapi"):
+    with pytest.raises(MappingError, match=r"django: no cell.*flask: no cell.*fastapi: no cell"):
         load_concerns(mapping)

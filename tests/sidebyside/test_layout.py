@@ -1,15 +1,28 @@
 """The layout verdicts of `make compare-check`, on measurements made up for each case."""
 
-from typing import Any
+from collections.abc import Sequence
 
-from sidebyside.layout import layout_problems
+from sidebyside.layout import Box, Measured, Shown, layout_problems, toggle_problems
 
 
-def measured(cells: list[tuple[float, float, float, float]], **page: Any) -> dict[str, Any]:
+def measured(
+    cells: Sequence[tuple[float, float, float, float]],
+    viewport: float = 1440,
+    pageWidth: float = 1440,
+    overflowingCode: int = 0,
+    smallestFont: float = 12,
+) -> Measured:
     """A page of one row with these cells as (left, right, top, bottom)."""
-    boxes = [dict(zip(("left", "right", "top", "bottom"), cell, strict=True)) for cell in cells]
-    defaults = {"viewport": 1440, "pageWidth": 1440, "overflowingCode": 0, "smallestFont": 12}
-    return {**defaults, **page, "rows": [{"id": "create", "cells": boxes}]}
+    boxes = [
+        Box(left=left, right=right, top=top, bottom=bottom) for left, right, top, bottom in cells
+    ]
+    return Measured(
+        viewport=viewport,
+        pageWidth=pageWidth,
+        rows=[{"id": "create", "cells": boxes}],
+        overflowingCode=overflowingCode,
+        smallestFont=smallestFont,
+    )
 
 
 COLUMNS = [(24, 470, 100, 600), (486, 932, 100, 400), (948, 1394, 100, 500)]
@@ -48,4 +61,37 @@ def test_a_row_without_three_cells_fails() -> None:
     """A row that lost a cell is reported, whatever the width."""
     assert layout_problems(measured(COLUMNS[:2]), side_by_side=True) == [
         "row create has 2 cells, not 3"
+    ]
+
+
+def shown(idiom: int, glue: int, docs: int, total: int = 4) -> dict[str, Shown]:
+    """Of 4 blocks of each kind, how many are displayed."""
+    return {
+        "idiom": {"total": total, "shown": idiom},
+        "glue": {"total": total, "shown": glue},
+        "docs": {"total": total, "shown": docs},
+    }
+
+
+def test_a_working_toggle_passes() -> None:
+    """All shown, then idiom alone, then all again: as designed."""
+    assert toggle_problems(shown(4, 4, 4), shown(4, 0, 0), shown(4, 4, 4)) == []
+
+
+def test_a_toggle_that_hides_too_little_or_too_much_fails() -> None:
+    """Glue left showing, idiom hidden with the rest, or docs not coming back are each reported."""
+    assert toggle_problems(shown(4, 4, 4), shown(3, 1, 0), shown(4, 4, 2)) == [
+        "with glue and documentation hidden: 3 of 4 idiom blocks are shown, not 4",
+        "with glue and documentation hidden: 1 of 4 glue blocks are shown, not 0",
+        "shown again: 2 of 4 docs blocks are shown, not 4",
+    ]
+
+
+def test_a_page_without_blocks_of_a_kind_fails() -> None:
+    """A toggle with nothing to hide proves nothing: a page with no glue or docs is reported."""
+    nothing = shown(0, 0, 0, total=0)
+    assert toggle_problems(nothing, nothing, nothing) == [
+        "the page has no idiom block",
+        "the page has no glue block",
+        "the page has no docs block",
     ]

@@ -7,7 +7,7 @@ import pytest
 
 from sidebyside.__main__ import PAGE_FILE, main
 from sidebyside.extract import MissingReference
-from sidebyside.mapping import FRAMEWORKS, load_concerns, project_line_totals, resolve
+from sidebyside.mapping import FRAMEWORKS, KINDS, load_concerns, resolve
 from sidebyside.page import render_page
 
 
@@ -15,8 +15,9 @@ def test_every_concern_has_a_cell_for_each_framework() -> None:
     """load_concerns refuses a concern without a cell; here, each cell also names code."""
     for concern in load_concerns():
         assert set(concern.references) == set(FRAMEWORKS), concern.id
-        for framework, references in concern.references.items():
-            assert references, f"{concern.id} has an empty {framework} cell"
+        for framework, kinds in concern.references.items():
+            assert kinds, f"{concern.id} has an empty {framework} cell"
+            assert all(kinds.values()), f"{concern.id} has an empty kind in {framework}"
 
 
 def test_every_mapped_name_exists() -> None:
@@ -52,13 +53,19 @@ def test_page_is_self_contained() -> None:
     assert "@import" not in page
 
 
-def test_page_shows_the_totals_of_the_rows() -> None:
-    """The totals row holds each framework's distinct lines, in column order."""
+def test_page_labels_each_block_with_its_kind() -> None:
+    """Every code block carries its kind as a class (for the toggle) and as words (to read)."""
     rows = resolve(load_concerns())
-    totals = project_line_totals(rows)
-    cells = "".join(f"<td>{totals[framework]}</td>" for framework in FRAMEWORKS)
-    assert f"<tr>{cells}</tr>" in render_page(rows)
-    assert all(total > 0 for total in totals.values())
+    page = render_page(rows)
+    blocks = [block for row in rows for cell in row.cells.values() for block in cell]
+    figures = re.findall(
+        r'<figure class="([a-z ]+)"><figcaption><span class="kind kind-(\w+)">([^<]+)<', page
+    )
+    assert len(figures) == len(blocks) == page.count("<figure")
+    for (classes, label_kind, label), block in zip(figures, blocks, strict=True):
+        assert classes.split()[0] == label_kind == block.kind
+        assert label == KINDS[block.kind]
+    assert 'type="checkbox" id="show-all" checked' in page
 
 
 def test_terminal_view_prints_the_three_cells(capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,6 +77,7 @@ def test_terminal_view_prints_the_three_cells(capsys: pytest.CaptureFixture[str]
     assert "def create_book(" in printed
     assert "flask_books/books.py:" in printed
     assert "\x1b[" not in printed
+    assert "-- [contract glue] django_books/books/views.py:" in printed
 
 
 def test_terminal_view_refuses_an_unknown_concern(capsys: pytest.CaptureFixture[str]) -> None:
