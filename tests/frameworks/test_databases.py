@@ -21,7 +21,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from django.core.management import call_command
 from django.db import connection
-from django.db.backends.postgresql import psycopg_any as postgresql_backend
+
+# django-stubs 5.2 leaves this module out; it is Django's own switch between psycopg 2 and 3.
+from django.db.backends.postgresql import psycopg_any as postgresql_backend  # type: ignore[attr-defined]
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, TableClause, column, create_engine, delete, insert, select, table
 from sqlalchemy.engine import make_url
@@ -44,7 +46,8 @@ FRAMEWORKS = list(TABLES)
 @pytest.fixture(params=FRAMEWORKS)
 def framework(request: pytest.FixtureRequest) -> str:
     """The framework whose migrations are under test."""
-    return request.param
+    name: str = request.param
+    return name
 
 
 @pytest.fixture
@@ -184,15 +187,18 @@ DJANGO_HEALTH_STATUS = (
 
 def busy_timeout_ms(framework: str, database_url: str) -> int:
     """SQLite's busy timeout on a connection as the framework's app opens it."""
+    timeout: int
     if framework == "django":
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA busy_timeout")
-            return cursor.fetchone()[0]
+            (timeout,) = cursor.fetchone()
+            return timeout
     if framework == "flask":
         engine = flask_engine(database_url)
         try:
             with engine.connect() as sqlite_connection:
-                return sqlite_connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+                timeout = sqlite_connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+                return timeout
         finally:
             engine.dispose()
 
@@ -201,7 +207,8 @@ def busy_timeout_ms(framework: str, database_url: str) -> int:
         try:
             async with engine.connect() as sqlite_connection:
                 result = await sqlite_connection.exec_driver_sql("PRAGMA busy_timeout")
-                return result.scalar_one()
+                timeout: int = result.scalar_one()
+                return timeout
         finally:
             await engine.dispose()
 
@@ -220,7 +227,8 @@ def test_sqlite_writers_wait_for_the_lock(test_databases: TestDatabases, framewo
     url = test_databases.prepared(framework).url
     assert busy_timeout_ms(framework, url) == SQLITE_BUSY_TIMEOUT_MS
     if framework == "django":
-        assert connection.transaction_mode == "IMMEDIATE"
+        # django-stubs 5.2 does not know the SQLite backend's transaction_mode (Django 5.1).
+        assert connection.transaction_mode == "IMMEDIATE"  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -266,6 +274,7 @@ def health_status(framework: str, database_url: str) -> int:
     try:
         with TestClient(fastapi_app) as client:
             status = client.get("/health").status_code
+            assert client.portal is not None  # set while the client is open
             client.portal.call(engine.dispose)
             return status
     finally:
