@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from flask_books import books, db, docs, health
-from flask_books.errors import ProblemApi, book_kept_changing, database_unavailable
+from flask_books.problems import ProblemApi, book_kept_changing, database_unavailable
 from flask_books.routing import (
     MAX_BOOK_ID,
     BookIdConverter,

@@ -33,6 +33,6 @@ def require_write_token() -> None:
     if not has_valid_token():
         abort(
             401,
-            message="Writes need the header Authorization: Bearer <token>.",
+            message="A valid bearer token is required to change books.",
             headers={"WWW-Authenticate": "Bearer"},
         )

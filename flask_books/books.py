@@ -18,10 +18,10 @@ from flask_books.conditional import (
     is_not_modified,
 )
 from flask_books.db import get_session, retry_when_stale
-from flask_books.errors import problem_responses
 from flask_books.folding import ASCII_LOWERCASE, ascii_lower
 from flask_books.models import Book
 from flask_books.parsing import BooksBlueprint, require_json_body
+from flask_books.problems import problem_responses
 from flask_books.schemas import BookInSchema, BookListQuerySchema, BookPatchSchema, BookSchema
 
 blp = BooksBlueprint("books", __name__, url_prefix="/books", description="The catalog.")
@@ -54,7 +54,7 @@ def get_book_or_404(book_id: int) -> Book:
     """Return the book with this id, or answer 404."""
     book = get_session().get(Book, book_id)
     if book is None:
-        abort(404, message=f"There is no book with id {book_id}.")
+        abort(404, message="There is no book with this id.")
     return book
 
 

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from flask_books.db import get_session
-from flask_books.errors import problem_responses
+from flask_books.problems import problem_responses
 from flask_books.schemas import HealthSchema
 
 blp = Blueprint("health", __name__, description="Liveness of the app and its database.")

@@ -29,9 +29,9 @@ def require_json_body() -> None:
         and request.environ["wsgi.input"].read(1) != b""
     )
     if chunked_past_limit:
-        abort(413, message=f"The request body is larger than {limit} bytes.")
+        abort(413)
     if request.mimetype != "application/json":
-        abort(415, message="The request body must be sent as application/json.")
+        abort(415, message="The body must be JSON, sent as Content-Type: application/json.")
 
 
 class BooksParser(FlaskParser):
@@ -45,7 +45,7 @@ class BooksParser(FlaskParser):
             text = req.get_data(cache=True).decode("utf-8")
             return json.loads(text, parse_constant=_reject_constant)
         except (ValueError, RecursionError):
-            abort(400, message="The request body is not valid JSON.")
+            abort(400, message="The body is not valid JSON.")
 
     def load_querystring(self, req: Request, schema: Schema) -> Any:
         """Decode the query as UTF-8 (other bytes: U+FFFD); a repeated key's last value counts."""

@@ -1,6 +1,8 @@
 """RFC 9457 problem details: the body and headers of every 4xx and 5xx response."""
 
+import json
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask
@@ -13,31 +15,28 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from flask_books.schemas import ProblemSchema, ValidationProblemSchema
 
+PROBLEMS_FILE = Path(__file__).resolve().parent.parent / "shared_fixtures" / "problems.json"
+_PROBLEMS = json.loads(PROBLEMS_FILE.read_text(encoding="utf-8"))
 # The RFC 9110 reason phrases (http.HTTPStatus's changed in Python 3.13).
-REASON_PHRASES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    412: "Precondition Failed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
+REASON_PHRASES = {int(status): problem["title"] for status, problem in _PROBLEMS.items()}
 # What each problem means, as the OpenAPI document describes it.
 PROBLEM_DESCRIPTIONS = {
-    400: "The body is not parseable JSON.",
-    401: "A write without the right bearer token.",
-    404: "No route at this path, or no book with this id.",
-    409: "Another book already has this title and author.",
-    412: "If-Match does not name the book's current ETag.",
+    int(status): problem["description"]
+    for status, problem in _PROBLEMS.items()
+    if "description" in problem
+}
+
+# The contract's detail for the errors Werkzeug raises itself (routing's 404 and 405, the 413 past
+# MAX_CONTENT_LENGTH, a 500 for an unhandled exception), in place of Werkzeug's descriptions.
+DETAILS = {
+    404: "There is nothing at this path.",
+    405: "This path does not support this method.",
     413: "The body is over 64 KiB.",
-    415: "The body's Content-Type is not application/json.",
-    422: "Invalid body or query parameters, one error per field.",
-    503: "The database does not answer.",
+    500: "An unexpected error occurred.",
+}
+INVALID_INPUT_DETAILS = {
+    "body": "The body is invalid.",
+    "query": "The query parameters are invalid.",
 }
 # webargs names the part of the request it parsed; the contract names it "body" or "query".
 ERROR_LOCATIONS = {"json": "body", "query": "query"}
@@ -107,11 +106,14 @@ class ProblemApi(Api):
         # Werkzeug's own headers carry Allow (405) and WWW-Authenticate (401).
         headers = {name: value for name, value in error.get_headers() if name != "Content-Type"}
         headers.update(data.get("headers") or {})
+        status = error.code or 500
+        detail = data.get("message") or DETAILS.get(status) or error.description or error.name
         errors = None
         if "messages" in data:
             errors = list(validation_errors(data["messages"]))
-        detail = data.get("message") or error.description or error.name
-        return problem(error.code or 500, detail, headers=headers, errors=errors)
+            # A view parses one location, so every error names the same one.
+            detail = INVALID_INPUT_DETAILS[str(errors[0]["location"])]
+        return problem(status, detail, headers=headers, errors=errors)
 
 
 def database_unavailable(error: OperationalError) -> ProblemResponse:
