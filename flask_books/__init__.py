@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from flask_books import books, db, docs, health
+from flask_books.auth import register_bearer_scheme
 from flask_books.problems import ProblemApi, book_kept_changing, database_unavailable
 from flask_books.routing import (
     MAX_BOOK_ID,
@@ -71,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             "maximum": MAX_BOOK_ID,
         },
     )
+    register_bearer_scheme(api)
     api.register_blueprint(books.blp)
     api.register_blueprint(health.blp)
     app.register_blueprint(docs.bp)

@@ -1,9 +1,18 @@
 """The write token: `Authorization: Bearer <BOOKS_API_TOKEN>`, compared in constant time."""
 
 import secrets
+from typing import Any
 
 from flask import current_app, request
-from flask_smorest import abort
+from flask_smorest import Api, abort
+
+# The OpenAPI requirement of the operations that need the token: the writes.
+NEEDS_TOKEN: dict[str, Any] = {"security": [{"bearerAuth": []}]}
+
+
+def register_bearer_scheme(api: Api) -> None:
+    """Document the token's scheme, which NEEDS_TOKEN names, in the OpenAPI components."""
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
 
 
 def presented_token() -> str | None:

@@ -12,7 +12,7 @@ blp = Blueprint("health", __name__, description="Liveness of the app and its dat
 
 @blp.get("/health")
 @blp.response(200, HealthSchema)
-@problem_responses(blp, 503)
+@blp.doc(responses=problem_responses(503))
 def check_health() -> dict[str, str]:
     """Answer {"status": "ok"} once the database has answered a query (else 503)."""
     get_session().execute(select(1))

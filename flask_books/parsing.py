@@ -4,7 +4,6 @@ import json
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl
 
-import flask_smorest
 from flask import Request, current_app, request
 from flask_smorest import abort
 from marshmallow import Schema
@@ -54,9 +53,3 @@ class BooksParser(FlaskParser):
         # spares a 500 on a byte over 0x7F sent without percent-encoding.
         query = req.query_string.decode(errors="replace")
         return dict(parse_qsl(query, keep_blank_values=True, errors="replace"))
-
-
-class BooksBlueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint, parsing request bodies and query strings with BooksParser."""
-
-    ARGUMENTS_PARSER = BooksParser()

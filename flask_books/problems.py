@@ -1,12 +1,12 @@
 """RFC 9457 problem details: the body and headers of every 4xx and 5xx response."""
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 from marshmallow.exceptions import SCHEMA
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
@@ -84,7 +84,7 @@ class ProblemApi(Api):
     DEFAULT_ERROR_RESPONSE_NAME = None
 
     def init_app(self, app: Flask, **kwargs: Any) -> None:
-        """Set up the Api, then document the problem responses and the bearer token."""
+        """Set up the Api, then document the problem responses."""
         super().init_app(app, **kwargs)
         for status, description in PROBLEM_DESCRIPTIONS.items():
             schema = ValidationProblemSchema if status == 422 else ProblemSchema
@@ -97,7 +97,6 @@ class ProblemApi(Api):
                     "WWW-Authenticate": {"required": True, "schema": {"type": "string"}}
                 }
             self.spec.components.response(f"Problem{status}", response)
-        self.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
 
     def handle_http_exception(self, error: HTTPException) -> ProblemResponse:
         """Answer any HTTPException (routing, abort, webargs, and 500) with a problem."""
@@ -126,16 +125,6 @@ def book_kept_changing(error: StaleDataError) -> ProblemResponse:
     return problem(503, "The book kept changing while this request tried to write it; try again.")
 
 
-View = TypeVar("View", bound=Callable[..., Any])
-
-
-def problem_responses(blueprint: Blueprint, *statuses: int) -> Callable[[View], View]:
-    """Document the problems a view can answer with, as registered by ProblemApi."""
-
-    def document(view: View) -> View:
-        """Add an alternative response per status to the view's OpenAPI operation."""
-        for status in statuses:
-            view = blueprint.alt_response(status, response=f"Problem{status}")(view)
-        return view
-
-    return document
+def problem_responses(*statuses: int) -> dict[int, str]:
+    """The OpenAPI responses of these problems, for @blp.doc(responses=...): ProblemApi's."""
+    return {status: f"Problem{status}" for status in statuses}
