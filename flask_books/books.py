@@ -71,7 +71,7 @@ def get_book_to_change(book_id: int) -> Book:
     return book
 
 
-def save_book(book: Book, changes: dict[str, str]) -> Book:
+def save_book(book: Book, changes: dict[str, str]) -> None:
     """Apply the changes and commit; the unique constraint, not a SELECT, decides a 409."""
     session = get_session()
     try:
@@ -86,7 +86,6 @@ def save_book(book: Book, changes: dict[str, str]) -> Book:
     except IntegrityError:
         abort(409, message="Another book already has this title and author.")
     session.commit()
-    return book
 
 
 def matches_search(search: str) -> ColumnElement[bool]:
@@ -102,9 +101,8 @@ def matches_search(search: str) -> ColumnElement[bool]:
     )
 
 
-def page_links(query: dict[str, Any], total: int) -> dict[str, str]:
+def page_links(*, limit: int, offset: int, total: int, search: str | None) -> str | None:
     """Return the Link header (RFC 8288) to the next and previous pages, if there are any."""
-    limit, offset, search = query["limit"], query["offset"], query.get("search")
 
     def target(page_offset: int) -> str:
         """Return the relative URL of the page that starts at page_offset."""
@@ -116,7 +114,7 @@ def page_links(query: dict[str, Any], total: int) -> dict[str, str]:
         links.append(f'{target(offset + limit)}; rel="next"')
     if offset > 0:
         links.append(f'{target(max(offset - limit, 0))}; rel="prev"')
-    return {"Link": ", ".join(links)} if links else {}
+    return ", ".join(links) or None
 
 
 @blp.get("")
@@ -125,20 +123,22 @@ def page_links(query: dict[str, Any], total: int) -> dict[str, str]:
 @blp.doc(responses=problem_responses(422, 503))
 def list_books(query: dict[str, Any]) -> tuple[list[Book], dict[str, str]]:
     """List books by id, a page at a time, filtered by a search of title and author."""
-    search = query.get("search")
+    limit, offset, search = query["limit"], query["offset"], query.get("search")
     matching = [matches_search(search)] if search else []
     session = get_session()
     total = session.execute(select(func.count()).select_from(Book).where(*matching)).scalar_one()
     page = select(Book).where(*matching).order_by(Book.id)
-    books = session.scalars(page.limit(query["limit"]).offset(query["offset"])).all()
-    return list(books), {"X-Total-Count": str(total), **page_links(query, total)}
+    books = session.scalars(page.limit(limit).offset(offset)).all()
+    headers = {"X-Total-Count": str(total)}
+    if links := page_links(limit=limit, offset=offset, total=total, search=search):
+        headers["Link"] = links
+    return list(books), headers
 
 
 @blp.get("/<book_id:book_id>")
-@blp.doc(parameters=[IF_NONE_MATCH])
 @blp.response(200, BookSchema, headers=ETAG_HEADERS)
 @blp.alt_response(304, description="The book is unchanged.", headers=ETAG_HEADERS)
-@blp.doc(responses=problem_responses(404, 503))
+@blp.doc(parameters=[IF_NONE_MATCH], responses=problem_responses(404, 503))
 def read_book(book_id: int) -> Response | tuple[Book, dict[str, str]]:
     """Return one book, or 304 if If-None-Match names its ETag."""
     book = get_book_or_404(book_id)
@@ -154,7 +154,8 @@ def read_book(book_id: int) -> Response | tuple[Book, dict[str, str]]:
 @blp.doc(**NEEDS_TOKEN, responses=problem_responses(*CREATE_PROBLEMS))
 def create_book(book_in: dict[str, str]) -> tuple[Book, dict[str, str]]:
     """Create a book; its URL is in the Location header."""
-    book = save_book(Book(), book_in)
+    book = Book()
+    save_book(book, book_in)
     return book, {"Location": url_for(".read_book", book_id=book.id), "ETag": etag(book)}
 
 
@@ -165,7 +166,8 @@ def create_book(book_in: dict[str, str]) -> tuple[Book, dict[str, str]]:
 @retry_when_stale
 def update_book(book_in: dict[str, str], book_id: int) -> tuple[Book, dict[str, str]]:
     """Replace a book's title and author."""
-    book = save_book(get_book_to_change(book_id), book_in)
+    book = get_book_to_change(book_id)
+    save_book(book, book_in)
     return book, {"ETag": etag(book)}
 
 
@@ -176,7 +178,8 @@ def update_book(book_in: dict[str, str], book_id: int) -> tuple[Book, dict[str, 
 @retry_when_stale
 def patch_book(book_in: dict[str, str], book_id: int) -> tuple[Book, dict[str, str]]:
     """Change the given fields of a book; an empty object changes nothing."""
-    book = save_book(get_book_to_change(book_id), book_in)
+    book = get_book_to_change(book_id)
+    save_book(book, book_in)
     return book, {"ETag": etag(book)}
 
 
