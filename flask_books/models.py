@@ -1,4 +1,4 @@
-"""The books table, declared with SQLAlchemy 2's typed ORM mapping."""
+"""The book table, declared with SQLAlchemy 2's typed ORM mapping."""
 
 from typing import Any, ClassVar
 
@@ -15,9 +15,9 @@ class Base(DeclarativeBase):
 class Book(Base):
     """A book: its (title, author) pair is unique, and its id is never handed out twice."""
 
-    __tablename__ = "books"
+    __tablename__ = "book"
     __table_args__ = (
-        UniqueConstraint("title", "author", name="uq_books_title_author"),
+        UniqueConstraint("title", "author", name="uq_book_title_author"),
         # Without AUTOINCREMENT, SQLite reuses the id of a deleted last row.
         {"sqlite_autoincrement": True},
     )
