@@ -4,7 +4,8 @@ import secrets
 from typing import Any
 
 from flask import current_app, request
-from flask_smorest import Api, abort
+from flask_smorest import Api
+from webargs.flaskparser import abort
 
 # The OpenAPI requirement of the operations that need the token: the writes.
 NEEDS_TOKEN: dict[str, Any] = {"security": [{"bearerAuth": []}]}

@@ -7,7 +7,7 @@ body rather than the stored version, and it answers 428 to a write without If-Ma
 import re
 
 from flask import request
-from flask_smorest import abort
+from webargs.flaskparser import abort
 from werkzeug.datastructures import ETags
 from werkzeug.http import quote_etag
 

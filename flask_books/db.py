@@ -48,7 +48,8 @@ def create_db_engine(database_url: str) -> Engine:
 
 def get_engine() -> Engine:
     """Return the engine that init_app created for the current app."""
-    return current_app.extensions["books_engine"]
+    engine: Engine = current_app.extensions["books_engine"]
+    return engine
 
 
 def get_session() -> Session:
@@ -56,7 +57,8 @@ def get_session() -> Session:
     if "db_session" not in g:
         # Objects stay readable after commit, so a view can return what it just saved.
         g.db_session = Session(get_engine(), expire_on_commit=False)
-    return g.db_session
+    session: Session = g.db_session
+    return session
 
 
 Params = ParamSpec("Params")

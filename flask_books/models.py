@@ -1,6 +1,7 @@
 """The book table, declared with SQLAlchemy 2's typed ORM mapping."""
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import BigInteger, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -33,4 +34,4 @@ class Book(Base):
     # StaleDataError instead of overwriting or deleting what it never saw.
     version: Mapped[int] = mapped_column(server_default=text("1"))
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__: Mapping[str, Any] = {"version_id_col": version}

@@ -5,9 +5,8 @@ from typing import Any, NoReturn
 from urllib.parse import parse_qsl
 
 from flask import Request, current_app, request
-from flask_smorest import abort
 from marshmallow import Schema
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, abort
 
 
 def _reject_constant(name: str) -> NoReturn:

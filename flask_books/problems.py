@@ -76,7 +76,8 @@ def validation_errors(
             }
 
 
-class ProblemApi(Api):
+# flask-smorest ships no types, so its Api is Any to mypy.
+class ProblemApi(Api):  # type: ignore[misc]
     """flask-smorest's Api, answering errors as problem details instead of its own JSON."""
 
     # Each view documents the problems it answers with (problem_responses), not a catch-all

@@ -1,7 +1,7 @@
 """marshmallow schemas: a book as read and written, the list's query, and problem details."""
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 from marshmallow import Schema, fields, validate
 
@@ -23,14 +23,17 @@ TEXT_PATTERN = (
 class Text(fields.String):
     """A JSON string, stripped, of 1 to 200 characters that every supported database can store."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {
-        "length": f"Must be 1 to {MAX_TEXT_LENGTH} characters, not counting surrounding spaces.",
-        "unstorable": "Must not contain NUL or unpaired surrogates.",
-    }
-
     def __init__(self, **kwargs: Any) -> None:
-        """A String whose OpenAPI schema states the rule of the text as sent."""
-        super().__init__(metadata={"minLength": 1, "pattern": TEXT_PATTERN}, **kwargs)
+        super().__init__(
+            # The OpenAPI schema states the rule of the text as sent.
+            metadata={"minLength": 1, "pattern": TEXT_PATTERN},
+            error_messages={
+                "length": f"Must be 1 to {MAX_TEXT_LENGTH} characters, "
+                "not counting surrounding spaces.",
+                "unstorable": "Must not contain NUL or unpaired surrogates.",
+            },
+            **kwargs,
+        )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         """Reject non-strings (String's own check), strip, then check the length and storability."""
