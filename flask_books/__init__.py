@@ -26,7 +26,6 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Create and configure an instance of the Flask application."""
     # An API serves no static files: without a /static route, /static/... is a plain 404.
     app = BooksFlask(__name__, static_folder=None)
     app.config.from_mapping(

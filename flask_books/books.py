@@ -53,7 +53,6 @@ LOCATION_HEADERS = {"Location": {"required": True, "schema": {"type": "string"}}
 
 @blp.before_request
 def check_write_request() -> None:
-    """Gate every write: the token (401), then the body's size (413) and type (415)."""
     # Blueprint hooks run only for matched routes, so 404 and 405 have already won.
     if request.method in WRITE_METHODS:
         require_write_token()
@@ -62,7 +61,6 @@ def check_write_request() -> None:
 
 
 def get_book_or_404(book_id: int) -> Book:
-    """Return the book with this id, or answer 404."""
     book = get_session().get(Book, book_id)
     if book is None:
         abort(404, message="There is no book with this id.")
@@ -70,7 +68,6 @@ def get_book_or_404(book_id: int) -> Book:
 
 
 def get_book_to_change(book_id: int) -> Book:
-    """Return the book a write names: 404 if there is none, 412 if If-Match does not name it."""
     book = get_book_or_404(book_id)
     check_if_match(book)
     return book
@@ -110,7 +107,6 @@ def page_links(*, limit: int, offset: int, total: int, search: str | None) -> st
     """Return the Link header (RFC 8288) to the next and previous pages, if there are any."""
 
     def target(page_offset: int) -> str:
-        """Return the relative URL of the page that starts at page_offset."""
         search_part = "" if search is None else f"&search={quote(search, safe='')}"
         return f"<{url_for('.list_books')}?limit={limit}&offset={page_offset}{search_part}>"
 

@@ -10,12 +10,10 @@ MAX_TEXT_LENGTH = 200
 
 
 class Base(DeclarativeBase):
-    """The declarative base of the package's tables."""
+    pass
 
 
 class Book(Base):
-    """A book: its (title, author) pair is unique, and its id is never handed out twice."""
-
     __tablename__ = "book"
     __table_args__ = (
         UniqueConstraint("title", "author", name="uq_book_title_author"),

@@ -15,7 +15,6 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 def require_json_body() -> None:
-    """Answer 413 for a body over MAX_CONTENT_LENGTH, then 415 unless it is application/json."""
     # Reading the body applies MAX_CONTENT_LENGTH now, before the Content-Type check.
     body = request.get_data(cache=True)
     # Werkzeug cuts a chunked body (no Content-Length) at the limit without an error,
@@ -36,7 +35,6 @@ class BooksParser(FlaskParser):
     """A FlaskParser where a body that is not JSON is a 400, and a query's last value counts."""
 
     def load_json(self, req: Request, schema: Schema) -> Any:
-        """Parse the body as UTF-8 JSON, or answer 400 when it cannot be parsed."""
         # webargs would take an empty body as "no data" (then 422) and let RecursionError
         # from deeply nested arrays through (then 500); both are unparseable bodies here.
         try:
@@ -46,7 +44,6 @@ class BooksParser(FlaskParser):
             abort(400, message="The body is not valid JSON.")
 
     def load_querystring(self, req: Request, schema: Schema) -> Any:
-        """Decode the query as UTF-8 (other bytes: U+FFFD); a repeated key's last value counts."""
         # Not request.args: Werkzeug keeps "%FF" as those three characters, and webargs takes the
         # first of repeated values; dict() keeps the last. Decoding the raw bytes leniently also
         # spares a 500 on a byte over 0x7F sent without percent-encoding.

@@ -51,7 +51,6 @@ def problem(
     headers: Mapping[str, str] | None = None,
     errors: list[dict[str, str | None]] | None = None,
 ) -> ProblemResponse:
-    """Return a problem body, its status and headers, as a Flask view returns a response."""
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": REASON_PHRASES.get(status) or HTTP_STATUS_CODES.get(status, "Unknown Error"),
@@ -85,7 +84,6 @@ class ProblemApi(Api):  # type: ignore[misc]
     DEFAULT_ERROR_RESPONSE_NAME = None
 
     def init_app(self, app: Flask, **kwargs: Any) -> None:
-        """Set up the Api, then document the problem responses."""
         super().init_app(app, **kwargs)
         for status, description in PROBLEM_DESCRIPTIONS.items():
             schema = ValidationProblemSchema if status == 422 else ProblemSchema

@@ -55,8 +55,6 @@ def _is_utf8_encodable(text: str) -> bool:
 
 
 class BookInSchema(Schema):
-    """The body of POST and PUT: exactly title and author, both required."""
-
     title = Text(required=True)
     author = Text(required=True)
 
@@ -70,8 +68,6 @@ class BookPatchSchema(BookInSchema):
 
 
 class BookSchema(BookInSchema):
-    """A book as the API returns it: its id, title and author."""
-
     id = fields.Integer(dump_only=True, required=True, validate=validate.Range(min=1))
 
 
@@ -79,7 +75,6 @@ class QueryInteger(fields.Integer):
     """An integer query parameter in plain ASCII digits (int() would also take " 5", "1_0")."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        """Reject anything but an optional minus sign and ASCII digits, then convert."""
         if not re.fullmatch(r"-?[0-9]+", value):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
@@ -90,8 +85,6 @@ MAX_OFFSET = 2**63 - 1
 
 
 class BookListQuerySchema(Schema):
-    """GET /books query parameters: a page (limit, offset) and an optional search term."""
-
     limit = QueryInteger(load_default=100, validate=validate.Range(min=1, max=100))
     offset = QueryInteger(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
     search = fields.String()
@@ -107,22 +100,16 @@ class ProblemSchema(Schema):
 
 
 class InvalidFieldSchema(Schema):
-    """One invalid field or query parameter of a 422."""
-
     location = fields.String(required=True, validate=validate.OneOf(["body", "query"]))
     field = fields.String(required=True, allow_none=True)
     message = fields.String(required=True, validate=validate.Length(min=1))
 
 
 class ValidationProblemSchema(ProblemSchema):
-    """A 422 problem: one entry per invalid field."""
-
     errors = fields.List(
         fields.Nested(InvalidFieldSchema), required=True, validate=validate.Length(min=1)
     )
 
 
 class HealthSchema(Schema):
-    """The body of a healthy GET /health."""
-
     status = fields.String(required=True, validate=validate.OneOf(["ok"]))
