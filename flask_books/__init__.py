@@ -10,7 +10,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from flask_books import books, db, docs, health
-from flask_books.errors import ProblemApi, book_kept_changing, database_unavailable
+from flask_books.auth import register_bearer_scheme
+from flask_books.problems import ProblemApi, book_kept_changing, database_unavailable
 from flask_books.routing import (
     MAX_BOOK_ID,
     BookIdConverter,
@@ -25,7 +26,6 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Create and configure an instance of the Flask application."""
     # An API serves no static files: without a /static route, /static/... is a plain 404.
     app = BooksFlask(__name__, static_folder=None)
     app.config.from_mapping(
@@ -51,8 +51,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["DATABASE_URL"] == DEFAULT_DATABASE_URL:
         VAR_DIR.mkdir(exist_ok=True)
 
-    # Keep the schema's key order (id, title, author) in JSON responses.
-    app.json.sort_keys = False
+    # Keep the schema's key order (id, title, author) in JSON responses. Flask types app.json as
+    # the JSONProvider interface; the DefaultJSONProvider it is has sort_keys.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.converters["book_id"] = BookIdConverter
 
     app.before_request(reject_empty_path_segments)
@@ -71,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             "maximum": MAX_BOOK_ID,
         },
     )
+    register_bearer_scheme(api)
     api.register_blueprint(books.blp)
     api.register_blueprint(health.blp)
     app.register_blueprint(docs.bp)

@@ -1,13 +1,22 @@
 """The write token: `Authorization: Bearer <BOOKS_API_TOKEN>`, compared in constant time."""
 
 import secrets
+from typing import Any
 
 from flask import current_app, request
-from flask_smorest import abort
+from flask_smorest import Api
+from webargs.flaskparser import abort
+
+# In the OpenAPI document: the requirement of the operations that need the token (the writes),
+# and the scheme it names, which create_app registers.
+NEEDS_TOKEN: dict[str, Any] = {"security": [{"bearerAuth": []}]}
+
+
+def register_bearer_scheme(api: Api) -> None:
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
 
 
 def presented_token() -> str | None:
-    """Return the token of the request's Authorization header, or None if missing or malformed."""
     # Not request.authorization: Werkzeug refuses spaces before the scheme, ignores tabs around
     # the token, and reads a token with an inner "=" as auth-params. Split on spaces only, not
     # on any whitespace as str.split() does: "Bearer\tT" is one word, so malformed.
@@ -18,7 +27,6 @@ def presented_token() -> str | None:
 
 
 def has_valid_token() -> bool:
-    """Tell whether the request carries the configured bearer token (never, if none is set)."""
     expected = current_app.config["BOOKS_API_TOKEN"]
     token = presented_token()
     if not expected or token is None:
@@ -29,10 +37,9 @@ def has_valid_token() -> bool:
 
 
 def require_write_token() -> None:
-    """Answer 401 with WWW-Authenticate: Bearer unless the request has the write token."""
     if not has_valid_token():
         abort(
             401,
-            message="Writes need the header Authorization: Bearer <token>.",
+            message="A valid bearer token is required to change books.",
             headers={"WWW-Authenticate": "Bearer"},
         )

@@ -7,7 +7,7 @@ body rather than the stored version, and it answers 428 to a write without If-Ma
 import re
 
 from flask import request
-from flask_smorest import abort
+from webargs.flaskparser import abort
 from werkzeug.datastructures import ETags
 from werkzeug.http import quote_etag
 
@@ -23,7 +23,6 @@ IF_MATCH = {"in": "header", "name": "If-Match", "schema": {"type": "string"}}
 
 
 def requested_etags(header: str) -> ETags | None:
-    """Return the entity-tags of an If-Match or If-None-Match header, or None if absent or blank."""
     # Not request.if_match / if_none_match: Werkzeug's parse_etags takes an unquoted 3 for the tag
     # "3" and w/"3" for a weak one, so `If-Match: 3` would match. Here an element that is not an
     # entity-tag matches nothing, as in Django's parse_etags; Werkzeug's ETags does the comparing.
@@ -39,7 +38,6 @@ def requested_etags(header: str) -> ETags | None:
 
 
 def etag(book: Book) -> str:
-    """Return the book's strong entity-tag: its version in double quotes, e.g. "3"."""
     return quote_etag(str(book.version))
 
 

@@ -32,7 +32,6 @@ def use_write_ahead_log(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def create_db_engine(database_url: str) -> Engine:
-    """An engine for SQLite or PostgreSQL (psycopg), set up for several workers."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
@@ -47,16 +46,16 @@ def create_db_engine(database_url: str) -> Engine:
 
 
 def get_engine() -> Engine:
-    """Return the engine that init_app created for the current app."""
-    return current_app.extensions["books_engine"]
+    engine: Engine = current_app.extensions["books_engine"]
+    return engine
 
 
 def get_session() -> Session:
-    """Open a session for the current request, or return the one it already has."""
     if "db_session" not in g:
         # Objects stay readable after commit, so a view can return what it just saved.
         g.db_session = Session(get_engine(), expire_on_commit=False)
-    return g.db_session
+    session: Session = g.db_session
+    return session
 
 
 Params = ParamSpec("Params")
@@ -72,7 +71,6 @@ def retry_when_stale(view: Callable[Params, Result]) -> Callable[Params, Result]
 
     @wraps(view)
     def run(*args: Params.args, **kwargs: Params.kwargs) -> Result:
-        """Call the view; on StaleDataError, roll back and call it again."""
         for _ in range(MAX_WRITE_ATTEMPTS - 1):
             try:
                 return view(*args, **kwargs)
@@ -95,7 +93,6 @@ def close_session(exception: BaseException | None = None) -> None:
 
 
 def init_db() -> None:
-    """Apply the Alembic migrations not applied yet: the schema, then the seed, each once."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with get_engine().begin() as connection:
@@ -112,7 +109,6 @@ def init_db_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Give the app its engine, close each request's session, and add the init-db command."""
     app.extensions["books_engine"] = create_db_engine(app.config["DATABASE_URL"])
     app.teardown_appcontext(close_session)
     app.cli.add_command(init_db_command)

@@ -11,6 +11,6 @@ SWAGGER_UI_URL = "/docs/assets/"
 bp = Blueprint(
     "swagger_ui_assets",
     __name__,
-    static_folder=files("flask_swagger_ui") / "dist",
+    static_folder=str(files("flask_swagger_ui") / "dist"),
     static_url_path=SWAGGER_UI_URL.rstrip("/"),
 )

@@ -1,6 +1,7 @@
-"""The books table, declared with SQLAlchemy 2's typed ORM mapping."""
+"""The book table, declared with SQLAlchemy 2's typed ORM mapping."""
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import BigInteger, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -9,15 +10,13 @@ MAX_TEXT_LENGTH = 200
 
 
 class Base(DeclarativeBase):
-    """The declarative base of the package's tables."""
+    pass
 
 
 class Book(Base):
-    """A book: its (title, author) pair is unique, and its id is never handed out twice."""
-
-    __tablename__ = "books"
+    __tablename__ = "book"
     __table_args__ = (
-        UniqueConstraint("title", "author", name="uq_books_title_author"),
+        UniqueConstraint("title", "author", name="uq_book_title_author"),
         # Without AUTOINCREMENT, SQLite reuses the id of a deleted last row.
         {"sqlite_autoincrement": True},
     )
@@ -33,4 +32,4 @@ class Book(Base):
     # StaleDataError instead of overwriting or deleting what it never saw.
     version: Mapped[int] = mapped_column(server_default=text("1"))
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__: Mapping[str, Any] = {"version_id_col": version}

@@ -4,11 +4,9 @@ import json
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl
 
-import flask_smorest
 from flask import Request, current_app, request
-from flask_smorest import abort
 from marshmallow import Schema
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, abort
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -17,7 +15,6 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 def require_json_body() -> None:
-    """Answer 413 for a body over MAX_CONTENT_LENGTH, then 415 unless it is application/json."""
     # Reading the body applies MAX_CONTENT_LENGTH now, before the Content-Type check.
     body = request.get_data(cache=True)
     # Werkzeug cuts a chunked body (no Content-Length) at the limit without an error,
@@ -29,34 +26,26 @@ def require_json_body() -> None:
         and request.environ["wsgi.input"].read(1) != b""
     )
     if chunked_past_limit:
-        abort(413, message=f"The request body is larger than {limit} bytes.")
+        abort(413)
     if request.mimetype != "application/json":
-        abort(415, message="The request body must be sent as application/json.")
+        abort(415, message="The body must be JSON, sent as Content-Type: application/json.")
 
 
 class BooksParser(FlaskParser):
     """A FlaskParser where a body that is not JSON is a 400, and a query's last value counts."""
 
     def load_json(self, req: Request, schema: Schema) -> Any:
-        """Parse the body as UTF-8 JSON, or answer 400 when it cannot be parsed."""
         # webargs would take an empty body as "no data" (then 422) and let RecursionError
         # from deeply nested arrays through (then 500); both are unparseable bodies here.
         try:
             text = req.get_data(cache=True).decode("utf-8")
             return json.loads(text, parse_constant=_reject_constant)
         except (ValueError, RecursionError):
-            abort(400, message="The request body is not valid JSON.")
+            abort(400, message="The body is not valid JSON.")
 
     def load_querystring(self, req: Request, schema: Schema) -> Any:
-        """Decode the query as UTF-8 (other bytes: U+FFFD); a repeated key's last value counts."""
         # Not request.args: Werkzeug keeps "%FF" as those three characters, and webargs takes the
         # first of repeated values; dict() keeps the last. Decoding the raw bytes leniently also
         # spares a 500 on a byte over 0x7F sent without percent-encoding.
         query = req.query_string.decode(errors="replace")
         return dict(parse_qsl(query, keep_blank_values=True, errors="replace"))
-
-
-class BooksBlueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint, parsing request bodies and query strings with BooksParser."""
-
-    ARGUMENTS_PARSER = BooksParser()

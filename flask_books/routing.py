@@ -29,11 +29,9 @@ class BookIdConverter(BaseConverter):
     regex = decimal_regex_up_to(MAX_BOOK_ID)
 
     def to_python(self, value: str) -> int:
-        """Turn the matched digits into an int."""
         return int(value)
 
     def to_url(self, value: int) -> str:
-        """Write an id into a URL, for url_for."""
         return str(value)
 
 
@@ -41,14 +39,12 @@ class BooksFlask(Flask):
     """Flask, answering the automatic OPTIONS with 204 No Content (Flask's default is 200)."""
 
     def make_default_options_response(self) -> Response:
-        """Return Flask's OPTIONS response (Allow, empty body) with status 204."""
         response = super().make_default_options_response()
         response.status_code = 204
         return response
 
 
 def reject_empty_path_segments() -> None:
-    """Answer 404 for a path with an empty segment, such as //books or /books//1."""
     # Werkzeug matches //books as /books (it strips leading slashes, as request.path does) and
     # redirects /books//1 to /books/1, so check the PATH_INFO the server passed. An app-level
     # before_request runs before the blueprints' hooks (401, 413, 415), and before Flask raises

@@ -1,7 +1,7 @@
 """marshmallow schemas: a book as read and written, the list's query, and problem details."""
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 from marshmallow import Schema, fields, validate
 
@@ -23,14 +23,17 @@ TEXT_PATTERN = (
 class Text(fields.String):
     """A JSON string, stripped, of 1 to 200 characters that every supported database can store."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {
-        "length": f"Must be 1 to {MAX_TEXT_LENGTH} characters, not counting surrounding spaces.",
-        "unstorable": "Must not contain NUL or unpaired surrogates.",
-    }
-
     def __init__(self, **kwargs: Any) -> None:
-        """A String whose OpenAPI schema states the rule of the text as sent."""
-        super().__init__(metadata={"minLength": 1, "pattern": TEXT_PATTERN}, **kwargs)
+        super().__init__(
+            # The OpenAPI schema states the rule of the text as sent.
+            metadata={"minLength": 1, "pattern": TEXT_PATTERN},
+            error_messages={
+                "length": f"Must be 1 to {MAX_TEXT_LENGTH} characters, "
+                "not counting surrounding spaces.",
+                "unstorable": "Must not contain NUL or unpaired surrogates.",
+            },
+            **kwargs,
+        )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         """Reject non-strings (String's own check), strip, then check the length and storability."""
@@ -52,8 +55,6 @@ def _is_utf8_encodable(text: str) -> bool:
 
 
 class BookInSchema(Schema):
-    """The body of POST and PUT: exactly title and author, both required."""
-
     title = Text(required=True)
     author = Text(required=True)
 
@@ -67,8 +68,6 @@ class BookPatchSchema(BookInSchema):
 
 
 class BookSchema(BookInSchema):
-    """A book as the API returns it: its id, title and author."""
-
     id = fields.Integer(dump_only=True, required=True, validate=validate.Range(min=1))
 
 
@@ -76,7 +75,6 @@ class QueryInteger(fields.Integer):
     """An integer query parameter in plain ASCII digits (int() would also take " 5", "1_0")."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        """Reject anything but an optional minus sign and ASCII digits, then convert."""
         if not re.fullmatch(r"-?[0-9]+", value):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
@@ -87,8 +85,6 @@ MAX_OFFSET = 2**63 - 1
 
 
 class BookListQuerySchema(Schema):
-    """GET /books query parameters: a page (limit, offset) and an optional search term."""
-
     limit = QueryInteger(load_default=100, validate=validate.Range(min=1, max=100))
     offset = QueryInteger(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
     search = fields.String()
@@ -104,22 +100,16 @@ class ProblemSchema(Schema):
 
 
 class InvalidFieldSchema(Schema):
-    """One invalid field or query parameter of a 422."""
-
     location = fields.String(required=True, validate=validate.OneOf(["body", "query"]))
     field = fields.String(required=True, allow_none=True)
     message = fields.String(required=True, validate=validate.Length(min=1))
 
 
 class ValidationProblemSchema(ProblemSchema):
-    """A 422 problem: one entry per invalid field."""
-
     errors = fields.List(
         fields.Nested(InvalidFieldSchema), required=True, validate=validate.Length(min=1)
     )
 
 
 class HealthSchema(Schema):
-    """The body of a healthy GET /health."""
-
     status = fields.String(required=True, validate=validate.OneOf(["ok"]))

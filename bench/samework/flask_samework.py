@@ -21,7 +21,7 @@ class Base(DeclarativeBase):
 
 
 class Book(Base):
-    __tablename__ = "books"
+    __tablename__ = "book"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str]

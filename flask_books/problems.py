@@ -1,10 +1,12 @@
 """RFC 9457 problem details: the body and headers of every 4xx and 5xx response."""
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
 from flask import Flask
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 from marshmallow.exceptions import SCHEMA
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
@@ -13,31 +15,28 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from flask_books.schemas import ProblemSchema, ValidationProblemSchema
 
+PROBLEMS_FILE = Path(__file__).resolve().parent.parent / "shared_fixtures" / "problems.json"
+_PROBLEMS = json.loads(PROBLEMS_FILE.read_text(encoding="utf-8"))
 # The RFC 9110 reason phrases (http.HTTPStatus's changed in Python 3.13).
-REASON_PHRASES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    412: "Precondition Failed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
+REASON_PHRASES = {int(status): problem["title"] for status, problem in _PROBLEMS.items()}
 # What each problem means, as the OpenAPI document describes it.
 PROBLEM_DESCRIPTIONS = {
-    400: "The body is not parseable JSON.",
-    401: "A write without the right bearer token.",
-    404: "No route at this path, or no book with this id.",
-    409: "Another book already has this title and author.",
-    412: "If-Match does not name the book's current ETag.",
+    int(status): problem["description"]
+    for status, problem in _PROBLEMS.items()
+    if "description" in problem
+}
+
+# The contract's detail for the errors Werkzeug raises itself (routing's 404 and 405, the 413 past
+# MAX_CONTENT_LENGTH, a 500 for an unhandled exception), in place of Werkzeug's descriptions.
+DETAILS = {
+    404: "There is nothing at this path.",
+    405: "This path does not support this method.",
     413: "The body is over 64 KiB.",
-    415: "The body's Content-Type is not application/json.",
-    422: "Invalid body or query parameters, one error per field.",
-    503: "The database does not answer.",
+    500: "An unexpected error occurred.",
+}
+INVALID_INPUT_DETAILS = {
+    "body": "The body is invalid.",
+    "query": "The query parameters are invalid.",
 }
 # webargs names the part of the request it parsed; the contract names it "body" or "query".
 ERROR_LOCATIONS = {"json": "body", "query": "query"}
@@ -52,7 +51,6 @@ def problem(
     headers: Mapping[str, str] | None = None,
     errors: list[dict[str, str | None]] | None = None,
 ) -> ProblemResponse:
-    """Return a problem body, its status and headers, as a Flask view returns a response."""
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": REASON_PHRASES.get(status) or HTTP_STATUS_CODES.get(status, "Unknown Error"),
@@ -77,7 +75,8 @@ def validation_errors(
             }
 
 
-class ProblemApi(Api):
+# flask-smorest ships no types, so its Api is Any to mypy.
+class ProblemApi(Api):  # type: ignore[misc]
     """flask-smorest's Api, answering errors as problem details instead of its own JSON."""
 
     # Each view documents the problems it answers with (problem_responses), not a catch-all
@@ -85,7 +84,6 @@ class ProblemApi(Api):
     DEFAULT_ERROR_RESPONSE_NAME = None
 
     def init_app(self, app: Flask, **kwargs: Any) -> None:
-        """Set up the Api, then document the problem responses and the bearer token."""
         super().init_app(app, **kwargs)
         for status, description in PROBLEM_DESCRIPTIONS.items():
             schema = ValidationProblemSchema if status == 422 else ProblemSchema
@@ -98,7 +96,6 @@ class ProblemApi(Api):
                     "WWW-Authenticate": {"required": True, "schema": {"type": "string"}}
                 }
             self.spec.components.response(f"Problem{status}", response)
-        self.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
 
     def handle_http_exception(self, error: HTTPException) -> ProblemResponse:
         """Answer any HTTPException (routing, abort, webargs, and 500) with a problem."""
@@ -107,11 +104,14 @@ class ProblemApi(Api):
         # Werkzeug's own headers carry Allow (405) and WWW-Authenticate (401).
         headers = {name: value for name, value in error.get_headers() if name != "Content-Type"}
         headers.update(data.get("headers") or {})
+        status = error.code or 500
+        detail = data.get("message") or DETAILS.get(status) or error.description or error.name
         errors = None
         if "messages" in data:
             errors = list(validation_errors(data["messages"]))
-        detail = data.get("message") or error.description or error.name
-        return problem(error.code or 500, detail, headers=headers, errors=errors)
+            # A view parses one location, so every error names the same one.
+            detail = INVALID_INPUT_DETAILS[str(errors[0]["location"])]
+        return problem(status, detail, headers=headers, errors=errors)
 
 
 def database_unavailable(error: OperationalError) -> ProblemResponse:
@@ -124,16 +124,6 @@ def book_kept_changing(error: StaleDataError) -> ProblemResponse:
     return problem(503, "The book kept changing while this request tried to write it; try again.")
 
 
-View = TypeVar("View", bound=Callable[..., Any])
-
-
-def problem_responses(blueprint: Blueprint, *statuses: int) -> Callable[[View], View]:
-    """Document the problems a view can answer with, as registered by ProblemApi."""
-
-    def document(view: View) -> View:
-        """Add an alternative response per status to the view's OpenAPI operation."""
-        for status in statuses:
-            view = blueprint.alt_response(status, response=f"Problem{status}")(view)
-        return view
-
-    return document
+def problem_responses(*statuses: int) -> dict[int, str]:
+    """The OpenAPI responses of these problems, for @blp.doc(responses=...): ProblemApi's."""
+    return {status: f"Problem{status}" for status in statuses}
