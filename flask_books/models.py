@@ -1,4 +1,4 @@
-"""The book table, declared with SQLAlchemy 2's typed ORM mapping."""
+"""The books table, declared with SQLAlchemy 2's typed ORM mapping."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -14,9 +14,9 @@ class Base(DeclarativeBase):
 
 
 class Book(Base):
-    __tablename__ = "book"
+    __tablename__ = "books"
     __table_args__ = (
-        UniqueConstraint("title", "author", name="uq_book_title_author"),
+        UniqueConstraint("title", "author", name="uq_books_title_author"),
         # Without AUTOINCREMENT, SQLite reuses the id of a deleted last row.
         {"sqlite_autoincrement": True},
     )

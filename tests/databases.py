@@ -51,7 +51,7 @@ DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CONNECT_TIMEOUT_SECONDS = 3
 
 # Each framework's table, as its migrations name it.
-TABLES = {"django": "books_book", "flask": "book", "fastapi": "book"}
+TABLES = {"django": "books_book", "flask": "books", "fastapi": "book"}
 
 # The prepare step of each `make serve-<framework>` (see the Makefile), run with DATABASE_URL.
 PREPARE_COMMANDS = {

@@ -1,4 +1,4 @@
-"""Alembic's environment for the book table; `flask init-db` runs it (flask_books.db.init_db).
+"""Alembic's environment for the books table; `flask init-db` runs it (flask_books.db.init_db).
 
 Revisions live in versions/, numbered 0001, 0002, ...; alembic.command.revision() writes a new one
 from script.py.mako, with script_location set to this directory as init_db sets it.
