@@ -13,7 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi_books.automatic_methods import allowed_methods
 from fastapi_books.config import REPO_ROOT
 
-# The RFC 9110 reason phrase of each status, and the OpenAPI description of each problem.
+# The RFC 9110 reason phrase of each status (http.HTTPStatus's changed in Python 3.13), and what
+# each problem means, as the OpenAPI document describes it.
 PROBLEMS = json.loads((REPO_ROOT / "shared_fixtures" / "problems.json").read_text())
 REASON_PHRASES: dict[int, str] = {
     int(status): problem["title"] for status, problem in PROBLEMS.items()
@@ -30,7 +31,10 @@ ROUTING_DETAILS = {
     405: "This path does not support this method.",
 }
 
-INVALID_DETAILS = {"body": "The body is invalid.", "query": "The query parameters are invalid."}
+INVALID_INPUT_DETAILS = {
+    "body": "The body is invalid.",
+    "query": "The query parameters are invalid.",
+}
 
 
 class ProblemResponse(JSONResponse):
@@ -90,7 +94,9 @@ async def validation_exception_handler(
             (location, field), {"location": location, "field": field, "message": message}
         )
     # A list takes only query parameters, a write only a body: the first error says which.
-    return problem(422, INVALID_DETAILS[exc.errors()[0]["loc"][0]], errors=list(errors.values()))
+    return problem(
+        422, INVALID_INPUT_DETAILS[exc.errors()[0]["loc"][0]], errors=list(errors.values())
+    )
 
 
 async def database_unavailable_handler(request: Request, exc: OperationalError) -> ProblemResponse:

@@ -1,9 +1,5 @@
 """The books resource: list, read, create, replace, update and delete."""
 
-# flask-smorest ships no types: its Blueprint's decorators are Any to mypy, and leave the views
-# they decorate untyped, which strict mode refuses.
-# mypy: allow-untyped-decorators
-
 from typing import Any
 from urllib.parse import quote
 

@@ -1,9 +1,5 @@
 """The health check: the app answers and so does its database."""
 
-# flask-smorest ships no types: its Blueprint's decorators are Any to mypy, and leave the views
-# they decorate untyped, which strict mode refuses.
-# mypy: allow-untyped-decorators
-
 from flask_smorest import Blueprint
 from sqlalchemy import select
 

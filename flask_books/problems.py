@@ -15,14 +15,17 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from flask_books.schemas import ProblemSchema, ValidationProblemSchema
 
-PROBLEMS_FILE = Path(__file__).resolve().parent.parent / "shared_fixtures" / "problems.json"
-_PROBLEMS = json.loads(PROBLEMS_FILE.read_text(encoding="utf-8"))
-# The RFC 9110 reason phrases (http.HTTPStatus's changed in Python 3.13).
-REASON_PHRASES = {int(status): problem["title"] for status, problem in _PROBLEMS.items()}
-# What each problem means, as the OpenAPI document describes it.
-PROBLEM_DESCRIPTIONS = {
+# The RFC 9110 reason phrase of each status (http.HTTPStatus's changed in Python 3.13), and what
+# each problem means, as the OpenAPI document describes it.
+PROBLEMS = json.loads(
+    (Path(__file__).resolve().parent.parent / "shared_fixtures" / "problems.json").read_text()
+)
+REASON_PHRASES: dict[int, str] = {
+    int(status): problem["title"] for status, problem in PROBLEMS.items()
+}
+PROBLEM_DESCRIPTIONS: dict[int, str] = {
     int(status): problem["description"]
-    for status, problem in _PROBLEMS.items()
+    for status, problem in PROBLEMS.items()
     if "description" in problem
 }
 
