@@ -16,10 +16,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_books.settings")
 class BooksWSGIHandler(WSGIHandler):
     """Django's WSGI handler, taking the chunked bodies and Content-Types Django alone cannot."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # The admin's forms are Django's own, and a multipart one needs its boundary.
+        self.admin_path = reverse("admin:index")
+
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> HttpResponseBase:
         give_terminated_body_a_length(environ)
-        # The admin's forms are Django's own, and a multipart one needs its boundary.
-        if not environ.get("PATH_INFO", "").startswith(reverse("admin:index")):
+        if not environ.get("PATH_INFO", "").startswith(self.admin_path):
             drop_content_type_parameters(environ)
         return super().__call__(environ, start_response)
 

@@ -15,8 +15,11 @@ _Row = TypeVar("_Row")
 
 
 class BookSearchFilter(BaseFilterBackend):
-    """Unlike DRF's SearchFilter, which splits the term into words that must each match; and
-    unlike icontains, which folds all of Unicode on PostgreSQL, only A-Z are folded."""
+    """The books whose title or author contains ?search=, with A-Z folded to a-z.
+
+    Not DRF's SearchFilter, which splits the term into words that must each match; and not
+    icontains, which folds all of Unicode on PostgreSQL.
+    """
 
     search_param = api_settings.SEARCH_PARAM
 
