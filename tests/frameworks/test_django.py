@@ -351,3 +351,15 @@ def test_a_duplicate_created_after_the_lookup_is_still_a_409(
     after_lookup(lambda book: Book.objects.create(title="Taken", author=book.author))
     assert_problem(django_client.patch("/books/1", json={"title": "Taken"}, headers=AUTH), 409)
     assert Book.objects.get(pk=1).title == SEED[0]["title"]
+
+
+@pytest.mark.django_db
+def test_search_filters_the_list_only(django_client: httpx2.Client) -> None:
+    """A book that no ?search= matches is still found by its id.
+
+    DRF runs a viewset's filter backends on the lookup of one book too (get_object).
+    """
+    assert django_client.get("/books?search=nothing-matches").json() == []
+    response = django_client.get("/books/1?search=nothing-matches")
+    assert response.status_code == 200, describe(response)
+    assert response.json() == SEED[0]
