@@ -2,12 +2,13 @@
 
 import io
 import os
-from collections.abc import Iterable
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 import django
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpResponseBase
+from django.urls import reverse
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_books.settings")
 
@@ -15,10 +16,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_books.settings")
 class BooksWSGIHandler(WSGIHandler):
     """Django's WSGI handler, taking the chunked bodies and Content-Types Django alone cannot."""
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """Adapt the server's environ to what Django handles, then handle the request as usual."""
+    def __init__(self) -> None:
+        super().__init__()
+        # The admin's forms are Django's own, and a multipart one needs its boundary.
+        self.admin_path = reverse("admin:index")
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> HttpResponseBase:
         give_terminated_body_a_length(environ)
-        drop_content_type_parameters(environ)
+        if not environ.get("PATH_INFO", "").startswith(self.admin_path):
+            drop_content_type_parameters(environ)
         return super().__call__(environ, start_response)
 
 

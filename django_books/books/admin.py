@@ -7,8 +7,10 @@ from django.http import HttpRequest
 from django_books.books.models import Book
 
 
+# ModelAdmin is generic in django-stubs only: subscripting it at run time needs their
+# django_stubs_ext.monkeypatch(), a development dependency here.
 @admin.register(Book)
-class BookAdmin(admin.ModelAdmin):
+class BookAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """List, search, add, edit and delete books, validated by the model's own rules.
 
     The form's fields strip the text and hold it to the model's 200 characters; the model's unique
@@ -32,8 +34,10 @@ class BookAdmin(admin.ModelAdmin):
             return book
         return self.get_queryset(request).select_for_update().filter(pk=book.pk).first()
 
-    def save_model(self, request: HttpRequest, obj: Book, form: ModelForm, change: bool) -> None:
-        """Save; a change of the title or author adds 1 to the version, so the book's ETag moves."""
+    def save_model(
+        self, request: HttpRequest, obj: Book, form: "ModelForm[Book]", change: bool
+    ) -> None:
+        # A change of the title or author adds 1 to the version, so the book's ETag moves.
         if change and form.has_changed():
             obj.version += 1  # read under the lock (get_object): no write came in between
         super().save_model(request, obj, form, change)

@@ -4,7 +4,5 @@ from django.apps import AppConfig
 
 
 class BooksConfig(AppConfig):
-    """The books app, with 64-bit ids."""
-
     default_auto_field = "django.db.models.BigAutoField"
     name = "django_books.books"

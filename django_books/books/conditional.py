@@ -17,7 +17,6 @@ from django_books.books.models import Book
 
 
 def etag(book: Book) -> str:
-    """The book's strong entity-tag: its version in double quotes, e.g. "3"."""
     return quote_etag(str(book.version))
 
 

@@ -9,12 +9,11 @@ class BookIdConverter:
     regex = "[1-9][0-9]{0,18}"
 
     def to_python(self, value: str) -> int:
-        """The id as an int; a ValueError tells Django the path does not match (so 404)."""
+        # A ValueError tells Django the path does not match (so 404).
         book_id = int(value)
         if book_id > BigAutoField.MAX_BIGINT:
             raise ValueError(f"{value} does not fit in a signed 64-bit integer")
         return book_id
 
     def to_url(self, value: int) -> str:
-        """The id as it appears in a path."""
         return str(value)

@@ -20,7 +20,6 @@ class AsciiLower(Func):
     output_field = CharField()
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        """TRANSLATE(text, 'A..Z', 'a..z')."""
         return self.as_sql(
             compiler,
             connection,

@@ -13,11 +13,9 @@ class HeadWithoutBodyMiddleware:
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        """Wrap the rest of the middleware chain."""
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        """Empty the body of a HEAD response, keeping GET's status and headers."""
         response = self.get_response(request)
         if request.method == "HEAD" and not response.streaming:
             response.content = b""

@@ -18,9 +18,8 @@ class Book(models.Model):
     class Meta:
         ordering = ("id",)
         constraints = (
-            models.UniqueConstraint(fields=("title", "author"), name="unique_book_title_author"),
+            models.UniqueConstraint(fields=("title", "author"), name="uq_book_title_author"),
         )
 
     def __str__(self) -> str:
-        """The book as people cite it."""
         return f"{self.title} by {self.author}"

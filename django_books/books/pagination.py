@@ -1,15 +1,19 @@
 """Limit/offset paging with the page as the body and the paging facts in headers."""
 
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
-from django.db.models import BigIntegerField, QuerySet
+from django.db.models import BigIntegerField, Model, QuerySet
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from django_books.books.exceptions import InvalidQueryParameters
+
+_Model = TypeVar("_Model", bound=Model)
+_Row = TypeVar("_Row")
 
 
 def parse_decimal(text: str) -> int | None:
@@ -28,9 +32,13 @@ class LinkHeaderPagination(LimitOffsetPagination):
     DRF's LimitOffsetPagination falls back to the defaults on invalid values; here they are a 422.
     """
 
-    default_limit = 100
-    max_limit = 100
-    search_query_param = "search"
+    default_limit: int = 100
+    max_limit: int = 100
+    # Set by paginate_queryset, which here never leaves one of them None.
+    request: Request
+    limit: int
+    offset: int
+    count: int
 
     def paging_bounds(self) -> dict[str, tuple[int, int, int]]:
         """Each paging parameter's default, minimum and maximum."""
@@ -41,8 +49,8 @@ class LinkHeaderPagination(LimitOffsetPagination):
         }
 
     def paginate_queryset(
-        self, queryset: QuerySet, request: Request, view: APIView | None = None
-    ) -> list:
+        self, queryset: QuerySet[_Model, _Row], request: Request, view: APIView | None = None
+    ) -> list[_Row]:
         """Validate limit and offset together (one error each), then return the page."""
         self.request = request
         values, errors = {}, {}
@@ -51,7 +59,8 @@ class LinkHeaderPagination(LimitOffsetPagination):
             value = default if text is None else parse_decimal(text)
             if value is None or not minimum <= value <= maximum:
                 errors[name] = [f"Must be an integer from {minimum} to {maximum}."]
-            values[name] = value
+            else:
+                values[name] = value
         if errors:
             raise InvalidQueryParameters(errors)
         self.limit = values[self.limit_query_param]
@@ -61,7 +70,7 @@ class LinkHeaderPagination(LimitOffsetPagination):
             return []
         return list(queryset[self.offset : self.offset + self.limit])
 
-    def get_paginated_response(self, data: list) -> Response:
+    def get_paginated_response(self, data: list[Any]) -> Response:
         """The page as a bare JSON array; X-Total-Count, and Link when there are other pages."""
         headers = {"X-Total-Count": str(self.count)}
         pages = {"next": self.get_next_link(), "prev": self.get_previous_link()}
@@ -71,13 +80,11 @@ class LinkHeaderPagination(LimitOffsetPagination):
         return Response(data, headers=headers)
 
     def get_next_link(self) -> str | None:
-        """The relative URL of the next page, if there is one."""
         if self.offset + self.limit >= self.count:
             return None
         return self.page_url(self.offset + self.limit)
 
     def get_previous_link(self) -> str | None:
-        """The relative URL of the previous page, if there is one."""
         if self.offset <= 0:
             return None
         return self.page_url(max(self.offset - self.limit, 0))
@@ -88,14 +95,14 @@ class LinkHeaderPagination(LimitOffsetPagination):
             f"{self.request.path}"
             f"?{self.limit_query_param}={self.limit}&{self.offset_query_param}={offset}"
         )
-        search = self.request.query_params.get(self.search_query_param)
+        search = self.request.query_params.get(api_settings.SEARCH_PARAM)
         if search is not None:
-            url += f"&{self.search_query_param}={quote(search, safe='')}"
+            url += f"&{api_settings.SEARCH_PARAM}={quote(search, safe='')}"
         return url
 
     def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
-        """For OpenAPI: limit and offset with their bounds and defaults, and search."""
-        parameters: list[dict[str, Any]] = [
+        """limit and offset with their bounds and defaults (DRF's have neither)."""
+        return [
             {
                 "name": name,
                 "in": "query",
@@ -104,9 +111,7 @@ class LinkHeaderPagination(LimitOffsetPagination):
             }
             for name, (default, low, high) in self.paging_bounds().items()
         ]
-        search = {"name": self.search_query_param, "in": "query", "required": False}
-        return [*parameters, {**search, "schema": {"type": "string"}}]
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
-        """For OpenAPI: the page is the bare array of books, not DRF's envelope."""
+        """The page is the bare array of books, not DRF's envelope."""
         return schema

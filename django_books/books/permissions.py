@@ -5,14 +5,17 @@ from typing import TYPE_CHECKING
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
+from django_books.books.exceptions import TokenRequired
+
 # rest_framework.views loads this module through DRF settings: importing it back would be a cycle.
 if TYPE_CHECKING:
     from rest_framework.views import APIView
 
 
 class WritesNeedToken(BasePermission):
-    """Reads are open to everyone; writes need the request to carry the API token."""
-
     def has_permission(self, request: Request, view: "APIView") -> bool:
-        """Allow GET, HEAD and OPTIONS, and any request that BearerTokenAuthentication accepted."""
-        return request.method in SAFE_METHODS or request.auth is not None
+        if request.method in SAFE_METHODS or request.auth is not None:
+            return True
+        # Raised here rather than returning False: DRF would raise its NotAuthenticated, in its
+        # own words (a permission's `message` words only a 403).
+        raise TokenRequired

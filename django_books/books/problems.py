@@ -1,7 +1,9 @@
 """Every error as RFC 9457 problem details: DRF's exception handler and Django's error views."""
 
+import json
 from typing import Any
 
+from django.conf import settings
 from django.db import OperationalError
 from django.http import HttpRequest, JsonResponse
 from rest_framework import status
@@ -13,35 +15,29 @@ from rest_framework.views import exception_handler
 from django_books.books.exceptions import InvalidQueryParameters, ServiceUnavailable
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-INVALID_INPUT_DETAILS = {
-    "body": "The request body is invalid.",
-    "query": "The query parameters are invalid.",
+# Each status's RFC 9110 reason phrase (http.HTTPStatus's differ between Python versions) and the
+# OpenAPI's description of its problem, shared by the three packages as the seed is.
+PROBLEMS: dict[str, dict[str, str]] = json.loads(
+    (settings.BASE_DIR / "shared_fixtures" / "problems.json").read_text(encoding="utf-8")
+)
+REASON_PHRASES = {int(code): problem["title"] for code, problem in PROBLEMS.items()}
+PROBLEM_DESCRIPTIONS = {
+    int(code): problem["description"]
+    for code, problem in PROBLEMS.items()
+    if "description" in problem
 }
-
-# RFC 9110 reason phrases; http.HTTPStatus's differ between Python versions.
-REASON_PHRASES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    412: "Precondition Failed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
+INVALID_INPUT_DETAILS = {
+    "body": "The body is invalid.",
+    "query": "The query parameters are invalid.",
 }
 
 
 def problem(status_code: int, detail: str, **extra: Any) -> dict[str, Any]:
-    """The problem details body for this status."""
     title = REASON_PHRASES[status_code]
     return {"type": "about:blank", "title": title, "status": status_code, "detail": detail, **extra}
 
 
-def validation_errors(detail: dict | list, location: str) -> list[dict[str, Any]]:
+def validation_errors(detail: Any, location: str) -> list[dict[str, Any]]:
     """One entry per invalid field of a ValidationError; DRF's non_field_errors get field null."""
     if not isinstance(detail, dict):
         detail = {api_settings.NON_FIELD_ERRORS_KEY: detail}
@@ -80,33 +76,34 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 
 
 def problem_response(status_code: int, detail: str) -> JsonResponse:
-    """A problem details response outside DRF, for Django's error views."""
     return JsonResponse(
         problem(status_code, detail), status=status_code, content_type=PROBLEM_CONTENT_TYPE
     )
 
 
+# Django's error views (urls.py's handler400 to handler500, settings' CSRF_FAILURE_VIEW), for the
+# requests that never reach DRF: Django's own answers are HTML pages.
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
-    """Django's handler400, for requests Django itself refuses (such as a disallowed Host)."""
+    """For requests Django itself refuses, such as one with a disallowed Host."""
     return problem_response(status.HTTP_400_BAD_REQUEST, "The request is malformed.")
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> JsonResponse:
-    """Django's handler403, for the admin's pages a signed-in user may not see."""
+    """For the admin's pages a signed-in user may not see."""
     return problem_response(status.HTTP_403_FORBIDDEN, "You may not do this.")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
-    """Django's CSRF_FAILURE_VIEW, for an admin form posted without its CSRF token or cookie."""
+    """For an admin form posted without its CSRF token or cookie."""
     detail = "The form's CSRF check failed; reload the page and send it again."
     return problem_response(status.HTTP_403_FORBIDDEN, detail)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> JsonResponse:
-    """Django's handler404, for paths that are not routes."""
     return problem_response(status.HTTP_404_NOT_FOUND, "There is nothing at this path.")
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    """Django's handler500: no traceback, no debug page."""
-    return problem_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "The server failed to answer.")
+    return problem_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "An unexpected error occurred.")

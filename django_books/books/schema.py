@@ -11,34 +11,38 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.permissions import SAFE_METHODS
 
+from django_books.books.problems import PROBLEM_CONTENT_TYPE, PROBLEM_DESCRIPTIONS
 from django_books.books.serializers import ProblemSerializer, ValidationProblemSerializer
 
 
-class BearerTokenScheme(OpenApiAuthenticationExtension):
+# drf-spectacular's extension classes register themselves in an untyped __init_subclass__.
+class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     """BearerTokenAuthentication as an HTTP bearer scheme, required by writes only."""
 
     target_class = "django_books.books.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
-        """The scheme: Authorization: Bearer <token>."""
         return {"type": "http", "scheme": "bearer"}
 
-    def get_security_requirement(self, auto_schema: AutoSchema) -> dict[str, list] | None:
+    def get_security_requirement(
+        self, auto_schema: AutoSchema
+    ) -> dict[str, list[Any]] | list[dict[str, list[Any]]]:
         """Reads need no token (WritesNeedToken), so only writes name the scheme."""
         if auto_schema.method in SAFE_METHODS:
-            return None
-        return {self.name: []}
+            return []
+        return super().get_security_requirement(auto_schema)
 
 
-class BookSerializerSchema(OpenApiSerializerExtension):
+class BookSerializerSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
     """BookSerializer as drf-spectacular maps it, plus: a request body refuses unknown keys."""
 
     target_class = "django_books.books.serializers.BookSerializer"
 
     def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
-        """The serializer's schema; in requests, with additionalProperties false."""
-        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema: dict[str, Any] = auto_schema._map_serializer(  # type: ignore[no-untyped-call]
+            self.target, direction, bypass_extensions=True
+        )
         if direction == "request":
             schema["additionalProperties"] = False
         return schema
@@ -77,23 +81,12 @@ IF_MATCH = OpenApiParameter(
     description="412 unless it names the book's current ETag (strong comparison), or is *.",
 )
 NOT_MODIFIED = {304: OpenApiResponse(description="If-None-Match names the current ETag.")}
-PROBLEM_DESCRIPTIONS = {
-    400: "The body is not parseable JSON.",
-    401: "A write without the right bearer token.",
-    404: "No route at this path, or no book with this id.",
-    409: "Another book already has this title and author.",
-    412: "If-Match names no current version of the book.",
-    413: "The body is over 64 KiB.",
-    415: "The body's Content-Type is not application/json.",
-    422: "Invalid body or query parameters, one error per field.",
-    503: "The database does not answer.",
-}
 
 
-def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
+def problem_responses(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
     """The problem responses (application/problem+json) an operation can answer with."""
     return {
-        (status, "application/problem+json"): OpenApiResponse(
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
             ValidationProblemSerializer if status == 422 else ProblemSerializer,
             description=PROBLEM_DESCRIPTIONS[status],
         )

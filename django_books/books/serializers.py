@@ -1,7 +1,7 @@
 """Serializers: what a book looks like in JSON, and what a client may send."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import F
 from drf_spectacular.utils import extend_schema_field
@@ -33,7 +33,6 @@ class StrictCharField(serializers.CharField):
     """
 
     def to_internal_value(self, data: Any) -> str:
-        """The stripped string; a validation error for any other JSON type, or if too long."""
         if not isinstance(data, str):
             self.fail("invalid")
         text = super().to_internal_value(data)
@@ -42,7 +41,7 @@ class StrictCharField(serializers.CharField):
         return text
 
 
-class BookSerializer(serializers.ModelSerializer):
+class BookSerializer(serializers.ModelSerializer[Book]):
     """A book as {"id", "title", "author"}; writes take exactly title and author."""
 
     id = serializers.IntegerField(read_only=True, min_value=1)
@@ -66,9 +65,10 @@ class BookSerializer(serializers.ModelSerializer):
             if key not in writable_fields
         }
         try:
-            validated_data = super().to_internal_value(data)
+            validated_data: dict[str, Any] = super().to_internal_value(data)
         except serializers.ValidationError as error:
-            raise serializers.ValidationError({**error.detail, **unknown_fields}) from error
+            errors = cast(dict[str, Any], error.detail)  # a serializer's errors are by field
+            raise serializers.ValidationError({**errors, **unknown_fields}) from error
         if unknown_fields:
             raise serializers.ValidationError(unknown_fields)
         return validated_data
@@ -99,7 +99,7 @@ class BookSerializer(serializers.ModelSerializer):
 # The bodies below are for the OpenAPI document: problems.py builds them.
 
 
-class ProblemSerializer(serializers.Serializer):
+class ProblemSerializer(serializers.Serializer[dict[str, Any]]):
     """An RFC 9457 problem, the body of every 4xx and 5xx response."""
 
     type = serializers.ChoiceField(choices=["about:blank"])
@@ -108,7 +108,7 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField(min_length=1)
 
 
-class InvalidFieldSerializer(serializers.Serializer):
+class InvalidFieldSerializer(serializers.Serializer[dict[str, Any]]):
     """One invalid field or query parameter of a 422."""
 
     location = serializers.ChoiceField(choices=["body", "query"])
@@ -119,10 +119,13 @@ class InvalidFieldSerializer(serializers.Serializer):
 class ValidationProblemSerializer(ProblemSerializer):
     """A 422 problem: one entry per invalid field."""
 
-    errors = serializers.ListField(child=InvalidFieldSerializer(), min_length=1)
+    # The metaclass takes declared fields off the class: this does not hide Serializer.errors.
+    errors = serializers.ListField(  # type: ignore[assignment]
+        child=InvalidFieldSerializer(), min_length=1
+    )
 
 
-class HealthSerializer(serializers.Serializer):
+class HealthSerializer(serializers.Serializer[dict[str, str]]):
     """The body of a healthy GET /health."""
 
     status = serializers.ChoiceField(choices=["ok"])

@@ -3,10 +3,11 @@
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
+from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import exceptions, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -14,7 +15,8 @@ from rest_framework.views import APIView
 
 from django_books.books.conditional import check_if_match, etag, is_not_modified
 from django_books.books.exceptions import BookNotFound, Conflict
-from django_books.books.functions import ASCII_LOWERCASE, AsciiLower
+from django_books.books.filters import BookSearchFilter
+from django_books.books.mixins import AllowHeaderMixin
 from django_books.books.models import Book
 from django_books.books.pagination import LinkHeaderPagination
 from django_books.books.parsers import parse_json_body
@@ -27,82 +29,50 @@ from django_books.books.schema import (
     NOT_MODIFIED,
     PAGE_HEADERS,
     WWW_AUTHENTICATE_HEADER,
-    problems,
+    problem_responses,
 )
 from django_books.books.serializers import BookSerializer, HealthSerializer
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 WRITE_ACTIONS = {"update", "partial_update", "destroy"}
-
-
-class AllowHeaderMixin:
-    """Send Allow where the contract names it, OPTIONS (204, no body) and 405, and nowhere else.
-
-    DRF sends Allow on every response of a view, and answers OPTIONS with 200 and a metadata body.
-    """
-
-    @property
-    def default_response_headers(self) -> dict[str, str]:
-        """No header on every response (DRF's default: Allow, and Vary with several renderers)."""
-        return {}
-
-    def allow_header(self) -> str:
-        """The methods this view serves, as the Allow header lists them."""
-        return ", ".join(self.allowed_methods)
-
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """204 with Allow and no body."""
-        return Response(status=status.HTTP_204_NO_CONTENT, headers={"Allow": self.allow_header()})
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        """405 first: DRF checks permissions before the method, which would make a 405 a 401."""
-        method = request.method.lower()
-        if method not in self.http_method_names or getattr(self, method, None) is None:
-            raise exceptions.MethodNotAllowed(request.method)
-        super().initial(request, *args, **kwargs)
-
-    def handle_exception(self, exc: Exception) -> Response:
-        """DRF's error response, with Allow on a 405."""
-        response = super().handle_exception(exc)
-        if isinstance(exc, exceptions.MethodNotAllowed):
-            response["Allow"] = self.allow_header()
-        return response
+CREATE_PROBLEMS = (400, 401, 409, 413, 415, 422, 503)
+CHANGE_PROBLEMS = (400, 401, 404, 409, 412, 413, 415, 422, 503)
+DELETE_PROBLEMS = (401, 404, 412, 503)
 
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=PAGE_HEADERS, responses={200: BookSerializer(many=True), **problems(422, 503)}
+        parameters=PAGE_HEADERS,
+        responses={200: BookSerializer(many=True), **problem_responses(422, 503)},
     ),
     create=extend_schema(
         parameters=[LOCATION_HEADER, ETAG_HEADER, WWW_AUTHENTICATE_HEADER],
-        responses={201: BookSerializer, **problems(400, 401, 409, 413, 415, 422, 503)},
+        responses={201: BookSerializer, **problem_responses(*CREATE_PROBLEMS)},
     ),
     retrieve=extend_schema(
         parameters=[BOOK_ID, IF_NONE_MATCH, ETAG_HEADER],
-        responses={200: BookSerializer, **NOT_MODIFIED, **problems(404, 503)},
+        responses={200: BookSerializer, **NOT_MODIFIED, **problem_responses(404, 503)},
     ),
     update=extend_schema(
         parameters=[BOOK_ID, IF_MATCH, ETAG_HEADER, WWW_AUTHENTICATE_HEADER],
-        responses={200: BookSerializer, **problems(400, 401, 404, 409, 412, 413, 415, 422, 503)},
+        responses={200: BookSerializer, **problem_responses(*CHANGE_PROBLEMS)},
     ),
     partial_update=extend_schema(
         parameters=[BOOK_ID, IF_MATCH, ETAG_HEADER, WWW_AUTHENTICATE_HEADER],
-        responses={200: BookSerializer, **problems(400, 401, 404, 409, 412, 413, 415, 422, 503)},
+        responses={200: BookSerializer, **problem_responses(*CHANGE_PROBLEMS)},
     ),
     destroy=extend_schema(
         parameters=[BOOK_ID, IF_MATCH, WWW_AUTHENTICATE_HEADER],
-        responses={204: None, **problems(401, 404, 412, 503)},
+        responses={204: None, **problem_responses(*DELETE_PROBLEMS)},
     ),
 )
-class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
-    """List, create, retrieve, replace, patch and delete books; writes need the API token.
-
-    The list takes ?limit=, ?offset= and ?search= (a substring of title or author).
-    """
+class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet[Book]):
+    """List, create, retrieve, replace, patch and delete books; writes need the API token."""
 
     queryset = Book.objects.all()
     serializer_class = BookSerializer
     pagination_class = LinkHeaderPagination
+    filter_backends = (BookSearchFilter,)
     lookup_value_converter = "book_id"
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -112,7 +82,6 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
             parse_json_body(request)
 
     def get_queryset(self) -> QuerySet[Book]:
-        """All books, locked for a write; for the list, those with ?search= in title or author."""
         books = super().get_queryset()
         if self.action in WRITE_ACTIONS:
             # SELECT … FOR UPDATE, in the write's transaction: on PostgreSQL a racing write of the
@@ -121,20 +90,16 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
             # no row locks: its transactions begin IMMEDIATE (settings), so the lookup already
             # holds the database's write lock.
             return books.select_for_update()
-        search = self.request.query_params.get("search")
-        if self.action != "list" or not search:
-            return books
-        if "\x00" in search:
-            # No stored text holds NUL, and databases handle it badly in a pattern.
-            return books.none()
-        # Unlike DRF's SearchFilter, which splits the term into words that must each match; and
-        # unlike icontains, which folds all of Unicode on PostgreSQL, only A-Z are folded.
-        folded = search.translate(ASCII_LOWERCASE)
-        books = books.alias(title_folded=AsciiLower("title"), author_folded=AsciiLower("author"))
-        return books.filter(Q(title_folded__contains=folded) | Q(author_folded__contains=folded))
+        return books
+
+    def get_object(self) -> Book:
+        try:
+            return super().get_object()
+        except Http404 as error:  # get_object_or_404's, in its own words
+            raise BookNotFound from error
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Create a book: 201 with its Location and ETag."""
+        """201 with the book's Location and ETag."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.perform_create(serializer)
@@ -142,7 +107,7 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
         return book_response(serializer, status.HTTP_201_CREATED, headers)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """One book with its ETag; 304 without a body when If-None-Match names that tag."""
+        """The book with its ETag; 304 without a body when If-None-Match names that tag."""
         book = self.get_object()
         if is_not_modified(request, book):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(book)})
@@ -163,45 +128,43 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet):
         return book_response(serializer)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Delete a book: 404, then 412 (If-Match), in one transaction with the DELETE."""
+        """404, then 412 (If-Match), in one transaction with the DELETE."""
         with transaction.atomic():
             book = self.get_object()
             check_if_match(request, book)
             self.perform_destroy(book)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    def perform_create(self, serializer: BaseSerializer) -> None:
-        """Insert the book; a duplicate (title, author) is a 409."""
+    def perform_create(self, serializer: BaseSerializer[Book]) -> None:
         save_unless_duplicate(serializer)
 
-    def perform_update(self, serializer: BaseSerializer) -> None:
-        """Update the book (BookSerializer.update); a duplicate (title, author) is a 409."""
+    def perform_update(self, serializer: BaseSerializer[Book]) -> None:
         save_unless_duplicate(serializer)
 
     def perform_destroy(self, instance: Book) -> None:
-        """Delete the book; 404 if it went since the lookup.
-
-        The DELETE's row count decides, not the lookup before it (Model.delete() returns quietly
-        when the row is gone): of two DELETEs of one book, only the one that deleted it is 204.
-        """
+        # The DELETE's row count decides, not the lookup before it (Model.delete() returns quietly
+        # when the row is gone): of two DELETEs of one book, only the one that deleted it is 204.
         deleted, _ = Book.objects.filter(pk=instance.pk).delete()
         if not deleted:
             raise BookNotFound
 
-    def get_success_headers(self, data: dict[str, Any]) -> dict[str, str]:
-        """Location of the created book, as a path (DRF looks for a `url` field we do not have)."""
+    def get_success_headers(self, data: Any) -> dict[str, str]:
+        # A path: DRF looks for a `url` field, which a book does not have.
         return {"Location": reverse("book-detail", args=[data["id"]])}
 
 
 def book_response(
-    serializer: BaseSerializer, status_code: int = status.HTTP_200_OK, headers: dict | None = None
+    serializer: BaseSerializer[Book],
+    status_code: int = status.HTTP_200_OK,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """A response that carries one book: its JSON, and its version as the ETag header."""
+    assert serializer.instance is not None
     headers = {**(headers or {}), "ETag": etag(serializer.instance)}
     return Response(serializer.data, status=status_code, headers=headers)
 
 
-def save_unless_duplicate(serializer: BaseSerializer) -> None:
+def save_unless_duplicate(serializer: BaseSerializer[Book]) -> None:
     """Save, letting the unique constraint decide: its IntegrityError becomes a 409 Conflict."""
     try:
         # A savepoint, so the failed statement leaves any outer transaction usable (PostgreSQL).
@@ -218,9 +181,9 @@ class HealthView(AllowHeaderMixin, APIView):
     OPTIONS in its list makes Allow name OPTIONS twice.
     """
 
-    @extend_schema(responses={200: HealthSerializer, **problems(503)})
+    @extend_schema(responses={200: HealthSerializer, **problem_responses(503)})
     def get(self, request: Request) -> Response:
-        """Ask the database for a trivial answer; OperationalError becomes a 503 problem."""
+        # The database's OperationalError becomes a 503 problem (problems.py).
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return Response({"status": "ok"})

@@ -59,20 +59,21 @@ def run_in_repo(*arguments: str, **environment: str) -> str:
 
 def read_settings(**environment: str) -> dict[str, Any]:
     """Import django_books.settings in a fresh interpreter with this environment."""
-    return json.loads(run_in_repo("-c", READ_SETTINGS, **environment))
+    configured: dict[str, Any] = json.loads(run_in_repo("-c", READ_SETTINGS, **environment))
+    return configured
 
 
 @pytest.mark.django_db
 def test_migrations_create_the_table_with_its_unique_constraint() -> None:
-    """The migrated table has a 64-bit id and a unique constraint on (title, author)."""
+    """The migrated table has a 64-bit id and the unique constraint uq_book_title_author."""
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, Book._meta.db_table)
-    unique_columns = [
-        constraint["columns"]
-        for constraint in constraints.values()
+    unique = {
+        name: constraint["columns"]
+        for name, constraint in constraints.items()
         if constraint["unique"] and not constraint["primary_key"]
-    ]
-    assert ["title", "author"] in unique_columns
+    }
+    assert unique == {"uq_book_title_author": ["title", "author"]}
     assert isinstance(Book._meta.pk, models.BigAutoField)
 
 
@@ -169,7 +170,11 @@ def call_application(settings: Any, keep_django_connection: None) -> WSGICall:
         """Complete the environ with wsgiref's test defaults; return the status code and JSON."""
         setup_testing_defaults(environ)
         statuses = []
-        chunks = application(environ, lambda status, headers: statuses.append(status))
+
+        def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> Any:
+            statuses.append(status)
+
+        chunks = application(environ, start_response)
         return int(statuses[0].split()[0]), json.loads(b"".join(chunks))
 
     return call
@@ -346,3 +351,15 @@ def test_a_duplicate_created_after_the_lookup_is_still_a_409(
     after_lookup(lambda book: Book.objects.create(title="Taken", author=book.author))
     assert_problem(django_client.patch("/books/1", json={"title": "Taken"}, headers=AUTH), 409)
     assert Book.objects.get(pk=1).title == SEED[0]["title"]
+
+
+@pytest.mark.django_db
+def test_search_filters_the_list_only(django_client: httpx2.Client) -> None:
+    """A book that no ?search= matches is still found by its id.
+
+    DRF runs a viewset's filter backends on the lookup of one book too (get_object).
+    """
+    assert django_client.get("/books?search=nothing-matches").json() == []
+    response = django_client.get("/books/1?search=nothing-matches")
+    assert response.status_code == 200, describe(response)
+    assert response.json() == SEED[0]
