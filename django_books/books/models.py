@@ -18,7 +18,7 @@ class Book(models.Model):
     class Meta:
         ordering = ("id",)
         constraints = (
-            models.UniqueConstraint(fields=("title", "author"), name="uq_book_title_author"),
+            models.UniqueConstraint(fields=("title", "author"), name="uq_books_book_title_author"),
         )
 
     def __str__(self) -> str:

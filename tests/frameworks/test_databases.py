@@ -113,6 +113,17 @@ def test_prepare_seeds_once_and_ids_continue_past_the_seed(
     ]
 
 
+def test_one_database_holds_all_three(test_databases: TestDatabases, connect: Any) -> None:
+    """One DATABASE_URL for all three (make migrate): their tables, constraints and migration
+    records have names of their own, so each migrates and seeds beside the others."""
+    url = test_databases.empty_url("shared")
+    for framework in FRAMEWORKS:
+        prepare(framework, url)
+    engine = connect(url)
+    for framework in FRAMEWORKS:
+        assert stored_books(engine, framework) == SEED
+
+
 def test_reset_restores_the_seed_and_the_next_id(
     test_databases: TestDatabases, connect: Any, framework: str
 ) -> None:

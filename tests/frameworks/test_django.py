@@ -65,7 +65,7 @@ def read_settings(**environment: str) -> dict[str, Any]:
 
 @pytest.mark.django_db
 def test_migrations_create_the_table_with_its_unique_constraint() -> None:
-    """The migrated table has a 64-bit id and the unique constraint uq_book_title_author."""
+    """The migrated table has a 64-bit id and the unique constraint uq_books_book_title_author."""
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, Book._meta.db_table)
     unique = {
@@ -73,7 +73,7 @@ def test_migrations_create_the_table_with_its_unique_constraint() -> None:
         for name, constraint in constraints.items()
         if constraint["unique"] and not constraint["primary_key"]
     }
-    assert unique == {"uq_book_title_author": ["title", "author"]}
+    assert unique == {"uq_books_book_title_author": ["title", "author"]}
     assert isinstance(Book._meta.pk, models.BigAutoField)
 
 

@@ -16,6 +16,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='book',
-            constraint=models.UniqueConstraint(fields=('title', 'author'), name='uq_book_title_author'),
+            constraint=models.UniqueConstraint(fields=('title', 'author'), name='uq_books_book_title_author'),
         ),
     ]
