@@ -14,7 +14,7 @@ from sqlalchemy import Engine, delete, func, inspect, select
 from sqlalchemy.orm import Session
 
 from flask_books import DEFAULT_DATABASE_URL, books, create_app
-from flask_books.db import MAX_WRITE_ATTEMPTS
+from flask_books.db import MAX_WRITE_ATTEMPTS, get_engine
 from flask_books.models import Book
 from flask_books.routing import MAX_BOOK_ID, decimal_regex_up_to
 from tests.contract import (
@@ -54,7 +54,8 @@ def client(app: Flask, runner: FlaskCliRunner) -> FlaskClient:
 
 def engine(app: Flask) -> Engine:
     """The SQLAlchemy engine the app's db.init_app created."""
-    return app.extensions["books_engine"]
+    with app.app_context():
+        return get_engine()
 
 
 def stored_books(app: Flask) -> list[dict[str, object]]:
