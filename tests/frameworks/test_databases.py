@@ -124,6 +124,24 @@ def test_one_database_holds_all_three(test_databases: TestDatabases, connect: An
         assert stored_books(engine, framework) == SEED
 
 
+def test_renaming_django_s_constraint_keeps_deleted_ids_unused(
+    test_databases: TestDatabases, connect: Any
+) -> None:
+    """Migration 0004 rebuilds the table on SQLite; the ids of deleted books stay used up."""
+    url = test_databases.empty_url("django")
+    migrate_django = [sys.executable, "manage.py", "migrate", "--verbosity", "0", "books"]
+    environment = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([*migrate_django, "0003"], cwd=REPO_ROOT, env=environment, check=True)
+    engine = connect(url)
+    newest = add_book(engine, "django", "Snow Crash")
+    delete_book(engine, "django", newest)
+    subprocess.run([*migrate_django, "0004"], cwd=REPO_ROOT, env=environment, check=True)
+    assert add_book(engine, "django", "Snow Crash") == newest + 1
+    delete_book(engine, "django", newest + 1)
+    subprocess.run([*migrate_django, "0003"], cwd=REPO_ROOT, env=environment, check=True)
+    assert add_book(engine, "django", "Snow Crash") == newest + 2
+
+
 def test_reset_restores_the_seed_and_the_next_id(
     test_databases: TestDatabases, connect: Any, framework: str
 ) -> None:
