@@ -8,7 +8,6 @@ import django
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpResponseBase
-from django.urls import reverse
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_books.settings")
 
@@ -16,15 +15,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_books.settings")
 class BooksWSGIHandler(WSGIHandler):
     """Django's WSGI handler, taking the chunked bodies and Content-Types Django alone cannot."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        # The admin's forms are Django's own, and a multipart one needs its boundary.
-        self.admin_path = reverse("admin:index")
-
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> HttpResponseBase:
         give_terminated_body_a_length(environ)
-        if not environ.get("PATH_INFO", "").startswith(self.admin_path):
-            drop_content_type_parameters(environ)
+        drop_content_type_parameters(environ)
         return super().__call__(environ, start_response)
 
 
@@ -43,15 +36,25 @@ def give_terminated_body_a_length(environ: WSGIEnvironment) -> None:
 
 
 def drop_content_type_parameters(environ: WSGIEnvironment) -> None:
-    """Keep only the Content-Type's media type: the contract ignores its parameters.
+    """Keep only the Content-Type's media type, and a multipart body's boundary (the admin's forms
+    need it): the contract ignores the parameters.
 
     Django and DRF would not. Django raises ValueError for some (such as an RFC 2231 value in an
     unknown charset) while building the request, before any error handler could answer; it decodes
     the query string in the charset named (the contract says UTF-8); and DRF refuses a Content-Type
     longer than 256 characters (415).
     """
-    if "CONTENT_TYPE" in environ:
-        environ["CONTENT_TYPE"] = environ["CONTENT_TYPE"].partition(";")[0].strip()
+    if "CONTENT_TYPE" not in environ:
+        return
+    media_type, _, parameters = environ["CONTENT_TYPE"].partition(";")
+    content_type = media_type.strip()
+    if content_type.lower().startswith("multipart/"):
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "boundary":
+                content_type += f"; boundary={value.strip()}"
+                break
+    environ["CONTENT_TYPE"] = content_type
 
 
 # What django.core.wsgi.get_wsgi_application() does, with the handler above.
