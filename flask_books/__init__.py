@@ -51,8 +51,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["DATABASE_URL"] == DEFAULT_DATABASE_URL:
         VAR_DIR.mkdir(exist_ok=True)
 
-    # Keep the schema's key order (title, author, then id) in JSON responses. Flask types app.json as
-    # the JSONProvider interface; the DefaultJSONProvider it is has sort_keys.
+    # Keep the schema's key order (title, author, then id) in JSON responses. Flask types
+    # app.json as the JSONProvider interface; the DefaultJSONProvider it is has sort_keys.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.converters["book_id"] = BookIdConverter
 
