@@ -28,6 +28,9 @@ for status, text in re.findall(
     DETAILS.setdefault(int(status), set()).add(text)
 NO_ROUTE = "There is nothing at this path."
 NO_BOOK = "There is no book with this id."
+INVALID_INPUT = {"body": "The body is invalid.", "query": "The query parameters are invalid."}
+DATABASE_UNAVAILABLE = "The database is unavailable; try again later."
+KEPT_CHANGING = "The book kept changing while this request tried to write it; try again."
 
 # The writes that take a JSON body, each on a path where it is allowed.
 BODY_WRITES = [("POST", "/books"), ("PUT", "/books/1"), ("PATCH", "/books/1")]
@@ -92,7 +95,7 @@ def assert_not_modified(response: httpx2.Response, version: int, framework: str)
 
 def assert_invalid(response: httpx2.Response, *errors: tuple[str, str | None]) -> None:
     """Assert a 422 whose errors name exactly these (location, field) pairs, one entry each."""
-    problem = assert_problem(response, 422)
+    problem = assert_problem(response, 422, INVALID_INPUT[errors[0][0]])
     for error in problem["errors"]:
         assert set(error) == {"location", "field", "message"}, describe(response)
         assert isinstance(error["message"], str), describe(response)

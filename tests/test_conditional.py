@@ -6,6 +6,7 @@ import httpx2
 import pytest
 
 from tests.contract import (
+    NO_BOOK,
     SEED,
     assert_book,
     assert_not_modified,
@@ -228,7 +229,7 @@ def test_if_match_not_naming_the_current_tag_is_412(
         assert_current(client, DUNE, 1, framework)
     elif book is None:
         assert response.status_code == status, f"{framework}: {describe(response)}"
-        assert_problem(client.get("/books/1"), 404)
+        assert_problem(client.get("/books/1"), 404, NO_BOOK)
     else:
         assert_book(response, status, book, 2, framework)
         assert_current(client, book, 2, framework)

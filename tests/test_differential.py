@@ -134,7 +134,7 @@ def summary(response: httpx2.Response) -> dict[str, Any]:
         body: Any = None
     elif headers["content-type"] == "application/problem+json":
         problem = response.json()
-        body = {key: problem.get(key) for key in ("type", "title", "status")}
+        body = {key: problem.get(key) for key in ("type", "title", "status", "detail")}
         if "errors" in problem:
             body["errors"] = sorted(
                 ((error["location"], error["field"]) for error in problem["errors"]), key=str

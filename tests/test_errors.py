@@ -6,7 +6,10 @@ import pytest
 from tests.contract import (
     ALLOWED_METHODS,
     AUTH,
+    DATABASE_UNAVAILABLE,
     DETAILS,
+    INVALID_INPUT,
+    KEPT_CHANGING,
     MAX_BODY_BYTES,
     NO_BOOK,
     NO_ROUTE,
@@ -24,6 +27,8 @@ def test_the_contract_fixes_a_detail_for_every_problem_status() -> None:
     """CONTRACT.md's detail table, as the suite reads it, covers every status the suite checks."""
     assert set(DETAILS) == set(REASON_PHRASES) - {403}
     assert {NO_ROUTE, NO_BOOK} == DETAILS[404]
+    assert set(INVALID_INPUT.values()) == DETAILS[422]
+    assert {DATABASE_UNAVAILABLE, KEPT_CHANGING} == DETAILS[503]
 
 
 UNKNOWN_PATHS = [
@@ -200,7 +205,7 @@ def test_unavailable_database_is_503(
     unavailable_client: httpx2.Client, method: str, path: str
 ) -> None:
     """When the database does not answer: 503 problem, not 500."""
-    assert_problem(unavailable_client.request(method, path), 503)
+    assert_problem(unavailable_client.request(method, path), 503, DATABASE_UNAVAILABLE)
 
 
 def test_unavailable_database_is_503_for_writes(
@@ -208,4 +213,4 @@ def test_unavailable_database_is_503_for_writes(
 ) -> None:
     """A valid write with the right token while the database does not answer: 503 problem."""
     response = unavailable_client.post("/books", json={"title": "T", "author": "A"}, headers=auth)
-    assert_problem(response, 503)
+    assert_problem(response, 503, DATABASE_UNAVAILABLE)

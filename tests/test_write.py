@@ -3,7 +3,7 @@
 import httpx2
 import pytest
 
-from tests.contract import SEED, assert_problem, assert_seed_unchanged, describe
+from tests.contract import NO_BOOK, SEED, assert_problem, assert_seed_unchanged, describe
 
 DUNE, NEUROMANCER = SEED
 SNOW_CRASH = {"title": "Snow Crash", "author": "Neal Stephenson"}
@@ -74,7 +74,7 @@ def test_delete_returns_204_and_the_book_is_gone(
     assert response.status_code == 204, describe(response)
     assert response.content == b""
     assert "content-type" not in response.headers
-    assert_problem(client.get("/books/1"), 404)
+    assert_problem(client.get("/books/1"), 404, NO_BOOK)
     assert client.get("/books").json() == [NEUROMANCER]
 
 
@@ -86,7 +86,7 @@ def test_write_to_unknown_book_is_404(
     client: httpx2.Client, auth: dict[str, str], method: str, body: dict[str, str] | None
 ) -> None:
     """PUT, PATCH or DELETE of a well-formed id that names no book: 404 problem."""
-    assert_problem(client.request(method, "/books/999", json=body, headers=auth), 404)
+    assert_problem(client.request(method, "/books/999", json=body, headers=auth), 404, NO_BOOK)
 
 
 def test_deleted_ids_are_never_handed_out_again(

@@ -25,7 +25,7 @@ from django_books.books.models import Book
 from django_books.books.serializers import BookSerializer
 from django_books.books.views import BookViewSet
 from django_books.wsgi import application
-from tests.contract import AUTH, MAX_BODY_BYTES, SEED, assert_problem, describe
+from tests.contract import AUTH, MAX_BODY_BYTES, NO_BOOK, SEED, assert_problem, describe
 
 REPO_ROOT: Path = settings.BASE_DIR
 SETTINGS_VARIABLES = {
@@ -309,7 +309,7 @@ def test_a_patch_of_a_book_deleted_after_its_lookup_does_not_bring_it_back(
     after_lookup(delete_book)
     with CaptureQueriesContext(connection) as queries:
         response = django_client.patch("/books/1", json={"title": "Back"}, headers=AUTH)
-    assert_problem(response, 404)
+    assert_problem(response, 404, NO_BOOK)
     assert not [query for query in queries if query["sql"].startswith("INSERT")]
 
 
@@ -319,7 +319,7 @@ def test_a_delete_of_a_book_deleted_after_its_lookup_is_404(
 ) -> None:
     """Two DELETEs of one book: the one whose DELETE found no row answers 404, not a second 204."""
     after_lookup(delete_book)
-    assert_problem(django_client.delete("/books/1", headers=AUTH), 404)
+    assert_problem(django_client.delete("/books/1", headers=AUTH), 404, NO_BOOK)
 
 
 @pytest.mark.django_db

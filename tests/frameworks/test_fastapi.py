@@ -21,7 +21,7 @@ from fastapi_books.config import REPO_ROOT, get_settings
 from fastapi_books.db import create_db_engine, init_db
 from fastapi_books.main import app
 from fastapi_books.models import Book
-from tests.contract import AUTH, SEED, assert_problem, describe
+from tests.contract import AUTH, NO_BOOK, SEED, assert_problem, describe
 
 if TYPE_CHECKING:
     from tests.databases import TestDatabases
@@ -282,7 +282,7 @@ def test_a_write_to_a_book_deleted_after_it_was_read_is_404(
     500 (SQLAlchemy's StaleDataError), and the book stays deleted."""
     just_before(app_engine, WRITES[method], another_request(racing_engine, DELETE_BOOK))
     response = racing_client.request(method, f"/books/{BOOK['id']}", json=body, headers=AUTH)
-    assert_problem(response, 404)
+    assert_problem(response, 404, NO_BOOK)
     assert stored_book(racing_engine) is None
 
 
@@ -292,7 +292,7 @@ def test_a_delete_of_a_book_deleted_after_it_was_read_is_404(
     """Contract, concurrent requests: of two DELETEs of one book, the one whose DELETE finds no
     row is 404, not a second 204."""
     just_before(app_engine, WRITES["DELETE"], another_request(racing_engine, DELETE_BOOK))
-    assert_problem(racing_client.delete(f"/books/{BOOK['id']}", headers=AUTH), 404)
+    assert_problem(racing_client.delete(f"/books/{BOOK['id']}", headers=AUTH), 404, NO_BOOK)
 
 
 def test_a_delete_of_a_book_changed_after_it_was_read_deletes_it(

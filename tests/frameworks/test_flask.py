@@ -19,7 +19,9 @@ from flask_books.models import Book
 from flask_books.routing import MAX_BOOK_ID, decimal_regex_up_to
 from tests.contract import (
     AUTH,
+    KEPT_CHANGING,
     MAX_BODY_BYTES,
+    NO_BOOK,
     SEED,
     assert_book,
     assert_problem,
@@ -268,8 +270,8 @@ def test_delete_racing_a_delete_is_404(
 ) -> None:
     """The book is deleted after this DELETE looked it up: only the other one is 204."""
     interfere(deleted)
-    assert_problem(flask_client.delete("/books/1", headers=AUTH), 404)
-    assert_problem(flask_client.get("/books/1"), 404)
+    assert_problem(flask_client.delete("/books/1", headers=AUTH), 404, NO_BOOK)
+    assert_problem(flask_client.get("/books/1"), 404, NO_BOOK)
 
 
 @pytest.mark.parametrize(
@@ -282,8 +284,8 @@ def test_write_racing_a_delete_is_404_not_500(
     the book stays deleted."""
     interfere(deleted)
     response = flask_client.request(method, "/books/1", json=body, headers=AUTH)
-    assert_problem(response, 404)
-    assert_problem(flask_client.get("/books/1"), 404)
+    assert_problem(response, 404, NO_BOOK)
+    assert_problem(flask_client.get("/books/1"), 404, NO_BOOK)
 
 
 def test_patch_racing_a_patch_of_the_other_field_keeps_both(
@@ -323,6 +325,7 @@ def test_write_overtaken_on_every_attempt_is_503(
         assert response.status_code == 200
 
     interfere(renamed_again, times=MAX_WRITE_ATTEMPTS)
-    assert_problem(flask_client.patch("/books/1", json={"title": "T"}, headers=AUTH), 503)
+    response = flask_client.patch("/books/1", json={"title": "T"}, headers=AUTH)
+    assert_problem(response, 503, KEPT_CHANGING)
     book = {**SEED[0], "author": f"A{MAX_WRITE_ATTEMPTS - 1}"}
     assert_book(flask_client.get("/books/1"), 200, book, MAX_WRITE_ATTEMPTS + 1, framework="flask")

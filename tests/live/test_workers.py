@@ -16,7 +16,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.contract import AUTH, SEED, assert_problem, describe
+from tests.contract import AUTH, DATABASE_UNAVAILABLE, NO_BOOK, SEED, assert_problem, describe
 from tests.databases import PreparedDatabase
 from tests.live.plugin import live_http_client, relay_to
 from tests.live.servers import LiveServer, wait_for
@@ -62,7 +62,7 @@ def test_two_servers_on_one_database_see_each_others_writes(
         assert one.get(f"/books/{book['id']}").json() == {**book, "title": "Renamed"}
 
         assert one.delete(f"/books/{book['id']}", headers=AUTH).status_code == 204
-        assert_problem(other.get(f"/books/{book['id']}"), 404)
+        assert_problem(other.get(f"/books/{book['id']}"), 404, NO_BOOK)
         # A deleted id is not handed out again, whichever server creates the next book.
         assert create(other, "Two Hosts")["id"] > book["id"]
         again = {"title": "Two Hosts", "author": book["author"]}
@@ -189,7 +189,8 @@ def test_database_outage_is_503_and_service_resumes_by_itself(
         endpoints = ENDPOINTS if outage == "refused" else ENDPOINTS[::3]
         with live_http_client(server) as client:
             for method, path, body in endpoints:
-                assert_problem(client.request(method, path, json=body, headers=AUTH), 503)
+                response = client.request(method, path, json=body, headers=AUTH)
+                assert_problem(response, 503, DATABASE_UNAVAILABLE)
         assert server.process_ids() == processes, "workers were restarted during the outage"
         relay.restore()
         server.wait_until_healthy()
