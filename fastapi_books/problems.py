@@ -13,13 +13,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi_books.automatic_methods import allowed_methods
 from fastapi_books.config import REPO_ROOT
 
-# The RFC 9110 reason phrase of each status (http.HTTPStatus's changed in Python 3.13), and what
-# each problem means, as the OpenAPI document describes it.
-PROBLEMS = json.loads((REPO_ROOT / "shared_fixtures" / "problems.json").read_text())
-REASON_PHRASES: dict[int, str] = {
-    int(status): problem["title"] for status, problem in PROBLEMS.items()
-}
-PROBLEM_DESCRIPTIONS: dict[int, str] = {
+# Each status's RFC 9110 reason phrase (http.HTTPStatus's changed in Python 3.13) and the OpenAPI
+# description of its problem: data the three packages share, as they share the seed.
+PROBLEMS: dict[str, dict[str, str]] = json.loads(
+    (REPO_ROOT / "shared_fixtures" / "problems.json").read_text(encoding="utf-8")
+)
+REASON_PHRASES = {int(status): problem["title"] for status, problem in PROBLEMS.items()}
+PROBLEM_DESCRIPTIONS = {
     int(status): problem["description"]
     for status, problem in PROBLEMS.items()
     if "description" in problem
@@ -93,10 +93,9 @@ async def validation_exception_handler(
         errors.setdefault(
             (location, field), {"location": location, "field": field, "message": message}
         )
-    # A list takes only query parameters, a write only a body: the first error says which.
-    return problem(
-        422, INVALID_INPUT_DETAILS[exc.errors()[0]["loc"][0]], errors=list(errors.values())
-    )
+    # A list takes only query parameters, a write only a body.
+    where = "query" if all(error["loc"][0] == "query" for error in exc.errors()) else "body"
+    return problem(422, INVALID_INPUT_DETAILS[where], errors=list(errors.values()))
 
 
 async def database_unavailable_handler(request: Request, exc: OperationalError) -> ProblemResponse:

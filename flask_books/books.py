@@ -89,7 +89,7 @@ def save_book(book: Book, changes: dict[str, str]) -> None:
 def matches_search(search: str) -> ColumnElement[bool]:
     """Title or author contains search, A-Z case-insensitively: %, _ and \\ are literal."""
     if "\x00" in search:
-        return false()  # no stored text contains NUL, and databases mishandle it in a pattern
+        return false()  # no stored text contains NUL, and PostgreSQL refuses it even in a query
     folded = search.translate(ASCII_LOWERCASE)
     # autoescape: SQLAlchemy escapes % and _ with "/" (and "/" itself), and its ESCAPE '/'
     # replaces PostgreSQL's default escape, \.
@@ -100,7 +100,7 @@ def matches_search(search: str) -> ColumnElement[bool]:
 
 
 def page_links(*, limit: int, offset: int, total: int, search: str | None) -> str | None:
-    """Return the Link header (RFC 8288) to the next and previous pages, if there are any."""
+    """The Link header (RFC 8288): next, then prev, for whichever of them exists."""
 
     def target(page_offset: int) -> str:
         search_part = "" if search is None else f"&search={quote(search, safe='')}"

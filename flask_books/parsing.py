@@ -9,7 +9,7 @@ from marshmallow import Schema
 from webargs.flaskparser import FlaskParser, abort
 
 
-def _reject_constant(name: str) -> NoReturn:
+def reject_constant(name: str) -> NoReturn:
     """Refuse NaN and Infinity, which Python's json accepts but RFC 8259 does not."""
     raise ValueError(f"{name} is not JSON")
 
@@ -39,7 +39,7 @@ class BooksParser(FlaskParser):
         # from deeply nested arrays through (then 500); both are unparseable bodies here.
         try:
             text = req.get_data(cache=True).decode("utf-8")
-            return json.loads(text, parse_constant=_reject_constant)
+            return json.loads(text, parse_constant=reject_constant)
         except (ValueError, RecursionError):
             abort(400, message="The body is not valid JSON.")
 

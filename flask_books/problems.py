@@ -15,15 +15,15 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from flask_books.schemas import ProblemSchema, ValidationProblemSchema
 
-# The RFC 9110 reason phrase of each status (http.HTTPStatus's changed in Python 3.13), and what
-# each problem means, as the OpenAPI document describes it.
-PROBLEMS = json.loads(
-    (Path(__file__).resolve().parent.parent / "shared_fixtures" / "problems.json").read_text()
+# Each status's RFC 9110 reason phrase (http.HTTPStatus's changed in Python 3.13) and the OpenAPI
+# description of its problem: data the three packages share, as they share the seed.
+PROBLEMS: dict[str, dict[str, str]] = json.loads(
+    (Path(__file__).resolve().parent.parent / "shared_fixtures" / "problems.json").read_text(
+        encoding="utf-8"
+    )
 )
-REASON_PHRASES: dict[int, str] = {
-    int(status): problem["title"] for status, problem in PROBLEMS.items()
-}
-PROBLEM_DESCRIPTIONS: dict[int, str] = {
+REASON_PHRASES = {int(status): problem["title"] for status, problem in PROBLEMS.items()}
+PROBLEM_DESCRIPTIONS = {
     int(status): problem["description"]
     for status, problem in PROBLEMS.items()
     if "description" in problem
@@ -31,7 +31,7 @@ PROBLEM_DESCRIPTIONS: dict[int, str] = {
 
 # The contract's detail for the errors Werkzeug raises itself (routing's 404 and 405, the 413 past
 # MAX_CONTENT_LENGTH, a 500 for an unhandled exception), in place of Werkzeug's descriptions.
-DETAILS = {
+WERKZEUG_DETAILS = {
     404: "There is nothing at this path.",
     405: "This path does not support this method.",
     413: "The body is over 64 KiB.",
@@ -108,7 +108,9 @@ class ProblemApi(Api):  # type: ignore[misc]
         headers = {name: value for name, value in error.get_headers() if name != "Content-Type"}
         headers.update(data.get("headers") or {})
         status = error.code or 500
-        detail = data.get("message") or DETAILS.get(status) or error.description or error.name
+        detail = (
+            data.get("message") or WERKZEUG_DETAILS.get(status) or error.description or error.name
+        )
         errors = None
         if "messages" in data:
             errors = list(validation_errors(data["messages"]))

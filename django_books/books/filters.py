@@ -31,7 +31,7 @@ class BookSearchFilter(BaseFilterBackend):
         if getattr(view, "action", None) != "list" or not search:
             return queryset
         if "\x00" in search:
-            # No stored text holds NUL, and databases handle it badly in a pattern.
+            # No stored text contains NUL, and PostgreSQL refuses it even in a query.
             return queryset.none()
         folded = search.translate(ASCII_LOWERCASE)
         books: QuerySet[_Model, _Row] = queryset.alias(

@@ -7,10 +7,10 @@ from django.db.models import BigIntegerField, Model, QuerySet
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from django_books.books.exceptions import InvalidQueryParameters
+from django_books.books.filters import BookSearchFilter
 
 _Model = TypeVar("_Model", bound=Model)
 _Row = TypeVar("_Row")
@@ -95,9 +95,10 @@ class LinkHeaderPagination(LimitOffsetPagination):
             f"{self.request.path}"
             f"?{self.limit_query_param}={self.limit}&{self.offset_query_param}={offset}"
         )
-        search = self.request.query_params.get(api_settings.SEARCH_PARAM)
+        search_param = BookSearchFilter.search_param
+        search = self.request.query_params.get(search_param)
         if search is not None:
-            url += f"&{api_settings.SEARCH_PARAM}={quote(search, safe='')}"
+            url += f"&{search_param}={quote(search, safe='')}"
         return url
 
     def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:

@@ -15,15 +15,15 @@ from rest_framework.views import exception_handler
 from django_books.books.exceptions import InvalidQueryParameters, ServiceUnavailable
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-# Each status's RFC 9110 reason phrase (http.HTTPStatus's differ between Python versions) and the
-# OpenAPI's description of its problem, shared by the three packages as the seed is.
+# Each status's RFC 9110 reason phrase (http.HTTPStatus's changed in Python 3.13) and the OpenAPI
+# description of its problem: data the three packages share, as they share the seed.
 PROBLEMS: dict[str, dict[str, str]] = json.loads(
     (settings.BASE_DIR / "shared_fixtures" / "problems.json").read_text(encoding="utf-8")
 )
-REASON_PHRASES = {int(code): problem["title"] for code, problem in PROBLEMS.items()}
+REASON_PHRASES = {int(status): problem["title"] for status, problem in PROBLEMS.items()}
 PROBLEM_DESCRIPTIONS = {
-    int(code): problem["description"]
-    for code, problem in PROBLEMS.items()
+    int(status): problem["description"]
+    for status, problem in PROBLEMS.items()
     if "description" in problem
 }
 INVALID_INPUT_DETAILS = {

@@ -40,6 +40,7 @@ class BookSerializerSchema(OpenApiSerializerExtension):  # type: ignore[no-untyp
     target_class = "django_books.books.serializers.BookSerializer"
 
     def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        # drf-spectacular's AutoSchema is untyped.
         schema: dict[str, Any] = auto_schema._map_serializer(  # type: ignore[no-untyped-call]
             self.target, direction, bypass_extensions=True
         )

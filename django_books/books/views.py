@@ -95,7 +95,7 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet[Book]):
     def get_object(self) -> Book:
         try:
             return super().get_object()
-        except Http404 as error:  # get_object_or_404's, in its own words
+        except Http404 as error:  # get_object_or_404's, in Django's words, not the contract's
             raise BookNotFound from error
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -128,10 +128,12 @@ def page_links(*, limit: int, offset: int, total: int, search: str | None) -> st
 
 
 def matches_search(search: str) -> ColumnElement[bool]:
-    """Title or author contains search: ASCII letters case-insensitively, % _ \\ as themselves."""
+    """Title or author contains search, A-Z case-insensitively: %, _ and \\ are literal."""
     if "\x00" in search:
-        return false()  # no book contains NUL, and PostgreSQL refuses it even in a query
+        return false()  # no stored text contains NUL, and PostgreSQL refuses it even in a query
     folded = search.translate(ASCII_LOWERCASE)
+    # autoescape: SQLAlchemy escapes % and _ with "/" (and "/" itself), and its ESCAPE '/'
+    # replaces PostgreSQL's default escape, \.
     return or_(
         ascii_lower(col(Book.title)).contains(folded, autoescape=True),
         ascii_lower(col(Book.author)).contains(folded, autoescape=True),
