@@ -2,15 +2,14 @@
 
 gunicorn's default sync workers serve one connection each at a time and, as gunicorn's deployment
 docs say, need a buffering proxy in front: a few idle or slow clients hold every worker. The
-gevent workers below hold each connection in a greenlet of their own, and read a request's head
-and body within deadlines before the app runs, as such a proxy would.
+gevent workers below hold each connection in a greenlet of their own, read a request's head and
+body within deadlines before the app runs, as such a proxy would, and run the app in that
+greenlet: a request waiting on another service (the catalog) lets the worker serve the others.
 """
 
 import json
 
 import gevent
-import gevent.event
-import gevent.queue
 from gevent import monkey, socket
 from gunicorn.http.body import Body, LengthReader
 from gunicorn.http.errors import NoMoreData, ParseException
@@ -70,9 +69,10 @@ class BufferingGeventWorker(GeventWorker):
     def patch(self):
         # gunicorn patches all of the standard library for gevent; here, all but select. Patched,
         # select makes psycopg 3 wait for PostgreSQL cooperatively, switching greenlets at every
-        # query, though the app runs one request at a time anyway: measured side by side, that
-        # cost 10% of requests/s at 5 workers (0.90 of sync workers' GET /books; 1.00 unpatched).
-        # A query now holds up the worker's other connections while it runs, as SQLite's do.
+        # query: measured side by side, that cost 10% of requests/s at 5 workers (0.90 of sync
+        # workers' GET /books; 1.00 unpatched). A query holds up the worker's other requests while
+        # it runs, as SQLite's do, so a worker's database work is one query at a time; what its
+        # requests wait on over sockets (clients, the catalog upstream) they wait on together.
         monkey.patch_all(select=False)
         self.sockets = [
             socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach())
@@ -81,40 +81,21 @@ class BufferingGeventWorker(GeventWorker):
 
     def load_wsgi(self):
         super().load_wsgi()
-        # The app runs one request at a time in each worker, in one greenlet of its own, as in a
-        # sync worker: gevent takes over the waiting for clients, not the app's concurrency.
-        # Run in each connection's greenlet instead, the app would run as many requests at once
-        # as the worker has connections, each with a database connection of its own (Flask's
-        # pool grows to 15 per worker; Django keeps one per greenlet, so one per client), and a
-        # few busy workers would exhaust PostgreSQL's max_connections. In one greenlet, Django
-        # keeps one connection per worker (CONN_MAX_AGE), as under sync workers.
-        app, requests = self.wsgi, gevent.queue.Queue()
+        app = self.wsgi
 
-        def run_app():
-            while True:
-                environ, start_response, answer = requests.get()
-                try:
-                    response = app(environ, start_response)
-                    try:
-                        body = list(response)
-                    finally:
-                        # Closing ends the request for the framework (Django's request_finished),
-                        # in the greenlet that ran it.
-                        if hasattr(response, "close"):
-                            response.close()
-                except Exception as error:  # raised where gunicorn's handle_request reports it
-                    answer.set_exception(error)
-                else:
-                    answer.set(body)
+        def finished_before_sending(environ, start_response):
+            # The whole response is made, and closed, before gunicorn writes it: closing ends the
+            # request for the framework (Django's request_finished gives its database connection
+            # back), so a client slow to read holds no database connection, as behind a buffering
+            # proxy.
+            response = app(environ, start_response)
+            try:
+                return list(response)
+            finally:
+                if hasattr(response, "close"):
+                    response.close()
 
-        gevent.spawn(run_app)
-
-        def in_turn(environ, start_response):
-            answer = gevent.event.AsyncResult()
-            requests.put((environ, start_response, answer))
-            return answer.get()
-
-        self.wsgi = in_turn
+        self.wsgi = finished_before_sending
 
     def handle_request(self, listener_name, req, sock, addr):
         # gunicorn answers Expect: 100-continue as it calls the app, which here is after the body
