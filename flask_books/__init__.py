@@ -1,4 +1,5 @@
-"""The books API with Flask: flask-smorest for the REST layer, SQLAlchemy 2 for the database."""
+"""The books API with Flask: flask-smorest for the REST layer, SQLAlchemy 2 for the database,
+httpx2 for the upstream catalog."""
 
 import os
 from collections.abc import Mapping
@@ -7,11 +8,19 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 
-from flask_books import books, db, docs, health
+from flask_books import books, catalog, db, docs, health
 from flask_books.auth import register_bearer_scheme
-from flask_books.problems import ProblemApi, book_kept_changing, database_unavailable
+from flask_books.catalog import CatalogTimedOut, CatalogUnreadable
+from flask_books.problems import (
+    ProblemApi,
+    book_kept_changing,
+    catalog_timed_out,
+    catalog_unreadable,
+    database_unavailable,
+)
 from flask_books.routing import (
     MAX_BOOK_ID,
     BookIdConverter,
@@ -32,10 +41,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         DATABASE_URL=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
         # Unset or empty: every write is refused.
         BOOKS_API_TOKEN=os.environ.get("BOOKS_API_TOKEN", ""),
+        # The upstream catalog, and the seconds a whole exchange with it may take.
+        CATALOG_URL=os.environ.get("CATALOG_URL", catalog.DEFAULT_CATALOG_URL),
+        CATALOG_TIMEOUT=float(os.environ.get("CATALOG_TIMEOUT", "2")),
         # Flask answers 413 past this many bytes, when the body is read.
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         API_TITLE="Books API",
-        API_VERSION="1.1.0",
+        API_VERSION="1.2.0",
         OPENAPI_VERSION="3.1.0",
         # GET /openapi.json and Swagger UI at GET /docs, with its assets served by this app.
         OPENAPI_URL_PREFIX="/",
@@ -59,7 +71,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(reject_empty_path_segments)
     app.after_request(drop_content_type_of_empty_responses)
     db.init_app(app)
+    catalog.init_app(app)
     app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(PoolTimeoutError, database_unavailable)
+    app.register_error_handler(CatalogUnreadable, catalog_unreadable)
+    app.register_error_handler(CatalogTimedOut, catalog_timed_out)
     app.register_error_handler(StaleDataError, book_kept_changing)
 
     api = ProblemApi(app)

@@ -1,4 +1,5 @@
-"""The books resource: list, read, create, replace, update and delete."""
+"""The books resource: list, read, create, replace, update and delete, and a book's record in
+the upstream catalog."""
 
 from typing import Any
 from urllib.parse import quote
@@ -10,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from webargs.flaskparser import abort
 
 from flask_books.auth import NEEDS_TOKEN, require_write_token
+from flask_books.catalog import search_catalog
 from flask_books.conditional import (
     ETAG_HEADERS,
     IF_MATCH,
@@ -18,12 +20,18 @@ from flask_books.conditional import (
     etag,
     is_not_modified,
 )
-from flask_books.db import get_session, retry_when_stale
+from flask_books.db import close_session, get_session, retry_when_stale
 from flask_books.folding import ASCII_LOWERCASE, ascii_lower
 from flask_books.models import Book
 from flask_books.parsing import BooksParser, require_json_body
 from flask_books.problems import problem_responses
-from flask_books.schemas import BookInSchema, BookListQuerySchema, BookPatchSchema, BookSchema
+from flask_books.schemas import (
+    BookInSchema,
+    BookListQuerySchema,
+    BookPatchSchema,
+    BookSchema,
+    CatalogRecordSchema,
+)
 
 blp = Blueprint("books", __name__, url_prefix="/books", description="The catalog.")
 # @blp.arguments parses with webargs' FlaskParser held to the contract (parsing.py). flask-smorest
@@ -143,6 +151,23 @@ def read_book(book_id: int) -> Response | tuple[Book, dict[str, str]]:
         # Werkzeug sends a 304 without a body, Content-Type or Content-Length.
         return Response(status=304, headers={"ETag": etag(book)})
     return book, {"ETag": etag(book)}
+
+
+@blp.get("/<book_id:book_id>/catalog")
+@blp.response(200, CatalogRecordSchema)
+@blp.doc(responses=problem_responses(404, 502, 503, 504))
+def read_book_catalog(book_id: int) -> dict[str, Any]:
+    """Return the book's record in the upstream catalog (Open Library's search)."""
+    book = get_book_or_404(book_id)
+    title, author = book.title, book.author
+    # End the transaction and give the connection back before the wait. Held across it, every
+    # request waiting on the catalog would keep a database connection (idle in transaction, on
+    # PostgreSQL): as many waits as the pool has connections would leave every other request a 503.
+    close_session()
+    record = search_catalog(title, author)
+    if record is None:
+        abort(404, message="The catalog has no record of this book.")
+    return record
 
 
 @blp.post("")

@@ -20,6 +20,16 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 20
 # PostgreSQL: how long to try to connect before the request gives up with a 503.
 CONNECT_TIMEOUT_SECONDS = 3
+# The pool of each worker process (SQLAlchemy's default grows to 15). A gevent worker runs a
+# request per connection, but a query blocks the whole worker (select is not patched), so it uses
+# one database connection at a time; more are held only by requests suspended between queries.
+# At most 4 per worker, 5 workers (2 x 2 CPUs + 1) hold 20 of PostgreSQL's max_connections of 100,
+# which the other servers, the tests and psql share.
+POOL_SIZE = 2
+MAX_OVERFLOW = 2
+# How long a request waits for a pooled connection before it answers 503 (SQLAlchemy's default is
+# 30 s, longer than a client waits).
+POOL_TIMEOUT_SECONDS = 3
 # How many times a write reads its book again after another request changed or deleted it first
 # (then a 503). Each retry means another write of this book committed meanwhile, so N
 # simultaneous writes of one book need at most N - 1.
@@ -33,8 +43,14 @@ def use_write_ahead_log(dbapi_connection: Any, connection_record: Any) -> None:
 
 def create_db_engine(database_url: str) -> Engine:
     url = make_url(database_url)
+    pool = {
+        "pool_size": POOL_SIZE,
+        "max_overflow": MAX_OVERFLOW,
+        "pool_timeout": POOL_TIMEOUT_SECONDS,
+    }
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        engine = create_engine(url, connect_args=connect_args, **pool)
         event.listen(engine, "connect", use_write_ahead_log)
         return engine
     # A connect_timeout in the URL's query wins over the default.
@@ -42,7 +58,7 @@ def create_db_engine(database_url: str) -> Engine:
         {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     )
     # Pre-ping: a connection the server closed (a restart) is replaced, not handed to a request.
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
 
 
 def get_engine() -> Engine:

@@ -5,14 +5,16 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_smorest import Api
 from marshmallow.exceptions import SCHEMA
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from flask_books.catalog import CatalogTimedOut, CatalogUnreadable
 from flask_books.schemas import ProblemSchema, ValidationProblemSchema
 
 # Each status's RFC 9110 reason phrase (http.HTTPStatus's changed in Python 3.13) and the OpenAPI
@@ -119,14 +121,26 @@ class ProblemApi(Api):  # type: ignore[misc]
         return problem(status, detail, headers=headers, errors=errors)
 
 
-def database_unavailable(error: OperationalError) -> ProblemResponse:
-    """Answer 503 when the database cannot be reached, instead of a 500."""
+def database_unavailable(error: OperationalError | PoolTimeoutError) -> ProblemResponse:
+    """Answer 503 when the database cannot be reached, or no pooled connection came free in time."""
     return problem(503, "The database is unavailable; try again later.")
 
 
 def book_kept_changing(error: StaleDataError) -> ProblemResponse:
     """Answer 503 when other requests changed the book before every one of a write's attempts."""
     return problem(503, "The book kept changing while this request tried to write it; try again.")
+
+
+def catalog_unreadable(error: CatalogUnreadable) -> ProblemResponse:
+    """Answer 502 when the catalog cannot be reached or read, with one line in the log."""
+    current_app.logger.warning("The catalog could not be read: %s", error)
+    return problem(502, "The catalog could not be read.")
+
+
+def catalog_timed_out(error: CatalogTimedOut) -> ProblemResponse:
+    """Answer 504 when the catalog has not answered in time, with one line in the log."""
+    current_app.logger.warning("The catalog did not answer in time: %s", error)
+    return problem(504, "The catalog did not answer in time.")
 
 
 def problem_responses(*statuses: int) -> dict[int, str]:

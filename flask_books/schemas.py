@@ -1,9 +1,10 @@
-"""marshmallow schemas: a book as read and written, the list's query, and problem details."""
+"""marshmallow schemas: a book as read and written, the list's query, problem details, and a
+book's record in the upstream catalog, as the catalog answers and as this API does."""
 
 import re
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 from marshmallow.types import ErrorMessages
 
 from flask_books.models import MAX_TEXT_LENGTH
@@ -108,6 +109,41 @@ class ValidationProblemSchema(ProblemSchema):
     errors = fields.List(
         fields.Nested(InvalidFieldSchema), required=True, validate=validate.Length(min=1)
     )
+
+
+class CatalogRecordSchema(Schema):
+    key = fields.String(required=True)
+    first_publish_year = fields.Integer(required=True, allow_none=True)
+    isbns = fields.List(fields.String(), required=True, validate=validate.Length(max=5))
+
+
+class JSONInteger(fields.Integer):
+    """A JSON integer as json.loads returns one: not true (a bool is an int), 1965.0 or "1965"."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return int(value)
+
+
+class CatalogSearchSchema(Schema):
+    """The catalog's answer to a search: only its docs count, and only the first of them."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    docs = fields.List(fields.Raw(), required=True)
+
+
+class CatalogDocSchema(Schema):
+    """A record in the catalog's answer: the fields the search asks for."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    key = fields.String(required=True)
+    first_publish_year = JSONInteger(load_default=None, allow_none=True)
+    isbn = fields.List(fields.String(), load_default=list)
 
 
 class HealthSchema(Schema):

@@ -1,24 +1,37 @@
 """Flask-specific checks: init-db and the seed, settings, 500s, input Werkzeug would misread,
-and writes that race another request's write."""
+writes that race another request's write, and the catalog's client and database pool."""
 
 import io
+import logging
 import re
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx2
 import pytest
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Engine, delete, func, inspect, select
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 
-from flask_books import DEFAULT_DATABASE_URL, books, create_app
-from flask_books.db import MAX_WRITE_ATTEMPTS, get_engine
+from flask_books import DEFAULT_DATABASE_URL, books, create_app, db
+from flask_books.db import MAX_OVERFLOW, MAX_WRITE_ATTEMPTS, POOL_SIZE, get_engine
 from flask_books.models import Book
 from flask_books.routing import MAX_BOOK_ID, decimal_regex_up_to
+from tests.catalog_stub import DEFAULT_BODY, CatalogStub
 from tests.contract import (
     AUTH,
+    CATALOG_TOO_SLOW,
+    CATALOG_UNREADABLE,
+    DATABASE_UNAVAILABLE,
     KEPT_CHANGING,
     MAX_BODY_BYTES,
     NO_BOOK,
@@ -28,6 +41,9 @@ from tests.contract import (
     etag,
     padded_body,
 )
+
+if TYPE_CHECKING:
+    from tests.databases import TestDatabases
 
 FLASK_TOKEN = "flask-token"
 
@@ -329,3 +345,183 @@ def test_write_overtaken_on_every_attempt_is_503(
     assert_problem(response, 503, KEPT_CHANGING)
     book = {**SEED[0], "author": f"A{MAX_WRITE_ATTEMPTS - 1}"}
     assert_book(flask_client.get("/books/1"), 200, book, MAX_WRITE_ATTEMPTS + 1, framework="flask")
+
+
+# The catalog: the app's one HTTP client, the session closed before the wait, the database pool.
+
+
+@pytest.fixture
+def catalog_app(test_databases: "TestDatabases", catalog: CatalogStub) -> Iterator[Flask]:
+    """An app on the session's seeded database, asking the catalog stub within 1 s."""
+    url = test_databases.seeded("flask").url
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "CATALOG_URL": catalog.url})
+    app.config["CATALOG_TIMEOUT"] = 1.0
+    yield app
+    app.extensions["catalog_client"].close()
+    engine(app).dispose()
+
+
+@pytest.fixture
+def catalog_client(catalog_app: Flask) -> Iterator[httpx2.Client]:
+    """An httpx2 client that calls the catalog app in-process."""
+    transport = httpx2.WSGITransport(app=catalog_app)
+    with httpx2.Client(transport=transport, base_url="http://localhost") as client:
+        yield client
+
+
+class CountingCatalog(BaseHTTPRequestHandler):
+    """The stub's default answer, over HTTP/1.1 keep-alive; each instance is one connection."""
+
+    protocol_version = "HTTP/1.1"
+    connections = 0
+
+    def setup(self) -> None:
+        """Count the connection."""
+        type(self).connections += 1
+        super().setup()
+
+    def do_GET(self) -> None:
+        """Answer any GET with the one record."""
+        body = DEFAULT_BODY.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test's output clean."""
+
+
+@pytest.fixture
+def counting_catalog() -> Iterator[tuple[str, type[CountingCatalog]]]:
+    """A catalog that counts the connections made to it: its URL and its handler class."""
+    handler = type("Counting", (CountingCatalog,), {"connections": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_one_catalog_client_per_app_keeps_its_connection_alive(
+    catalog_app: Flask,
+    catalog_client: httpx2.Client,
+    counting_catalog: tuple[str, type[CountingCatalog]],
+) -> None:
+    """init_app makes one client per app (so per worker), and its requests share one connection."""
+    catalog_app.config["CATALOG_URL"], handler = counting_catalog
+    client = catalog_app.extensions["catalog_client"]
+    for _ in range(3):
+        assert catalog_client.get("/books/1/catalog").status_code == 200
+    assert catalog_app.extensions["catalog_client"] is client
+    assert handler.connections == 1
+    other = create_app({"TESTING": True, "DATABASE_URL": catalog_app.config["DATABASE_URL"]})
+    assert other.extensions["catalog_client"] is not client
+
+
+def test_catalog_client_is_closed_when_the_process_exits(tmp_path: Path) -> None:
+    """The client of an app that lives as long as its process is closed at exit."""
+    program = f"""
+import httpx2
+from flask_books import create_app
+
+close = httpx2.Client.close
+def reporting_close(client):
+    print("closed", client is app.extensions["catalog_client"])
+    close(client)
+httpx2.Client.close = reporting_close
+app = create_app({{"DATABASE_URL": "sqlite:///{tmp_path / "books.sqlite3"}"}})
+print("running")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.splitlines() == ["running", "closed True"], result.stderr
+
+
+def test_session_is_closed_before_the_catalog_is_called(catalog_app: Flask) -> None:
+    """While the request waits on the catalog it holds no session and no pooled connection."""
+    seen: list[tuple[bool, int]] = []
+
+    def catalog(request: httpx2.Request) -> httpx2.Response:
+        """Note what the request holds while it waits, then answer as the catalog does."""
+        pool = get_engine().pool
+        assert isinstance(pool, QueuePool)
+        seen.append(("db_session" in g, pool.checkedout()))
+        return httpx2.Response(200, text=DEFAULT_BODY)
+
+    catalog_app.extensions["catalog_client"].close()
+    catalog_app.extensions["catalog_client"] = httpx2.Client(
+        transport=httpx2.MockTransport(catalog)
+    )
+    response = catalog_app.test_client().get("/books/1/catalog")
+    assert response.status_code == 200, response.data
+    assert seen == [(False, 0)]
+
+
+def test_waiting_too_long_for_a_pooled_connection_is_a_503(
+    monkeypatch: pytest.MonkeyPatch,
+    test_databases: "TestDatabases",
+    catalog: CatalogStub,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With every connection of the bounded pool held, a request gives up after pool_timeout with
+    a 503 (not a 500), and never asks the catalog."""
+    monkeypatch.setattr(db, "POOL_TIMEOUT_SECONDS", 0.2)
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": test_databases.seeded("flask").url,
+            "CATALOG_URL": catalog.url,
+        }
+    )
+    pool_engine = engine(app)
+    held = [pool_engine.connect() for _ in range(POOL_SIZE + MAX_OVERFLOW)]
+    try:
+        with pytest.raises(PoolTimeoutError):
+            pool_engine.connect()
+        transport = httpx2.WSGITransport(app=app)
+        with httpx2.Client(transport=transport, base_url="http://localhost") as client:
+            for path in ("/books/1", "/books/1/catalog", "/health"):
+                started = time.monotonic()
+                assert_problem(client.get(path), 503, DATABASE_UNAVAILABLE)
+                assert time.monotonic() - started < 2, path
+            for connection in held:
+                connection.close()
+            held = []
+            assert client.get("/books/1").status_code == 200
+    finally:
+        for connection in held:
+            connection.close()
+        pool_engine.dispose()
+    assert catalog.requests() == []
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+def test_a_body_that_trickles_in_is_a_504_at_the_timeout(
+    catalog_client: httpx2.Client, catalog: CatalogStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    """httpx2's read timeout bounds each wait for a chunk; the deadline between chunks bounds the
+    whole body: 504 within a chunk's interval of CATALOG_TIMEOUT, and one WARNING line."""
+    interval = 0.05
+    catalog.configure(fault="trickle", trickle_interval=interval)
+    started = time.monotonic()
+    response = catalog_client.get("/books/1/catalog")
+    elapsed = time.monotonic() - started
+    assert_problem(response, 504, CATALOG_TOO_SLOW)
+    assert 1.0 <= elapsed < 1.0 + interval + 0.5, elapsed
+    warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert [(record.levelno, record.exc_info) for record in warnings] == [(logging.WARNING, None)]
+    assert "\n" not in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("year", ["true", "1965.0", '"1965"'], ids=["boolean", "float", "string"])
+def test_first_publish_year_is_an_integer_as_json_writes_one(
+    catalog_client: httpx2.Client, catalog: CatalogStub, year: str
+) -> None:
+    """A JSON boolean (a Python int), a float or a numeric string is not an integer: 502."""
+    catalog.configure(body=f'{{"docs": [{{"key": "/works/OL1W", "first_publish_year": {year}}}]}}')
+    assert_problem(catalog_client.get("/books/1/catalog"), 502, CATALOG_UNREADABLE)
