@@ -8,6 +8,7 @@ greenlet: a request waiting on another service (the catalog) lets the worker ser
 """
 
 import json
+import sys
 
 import gevent
 from gevent import monkey, socket
@@ -96,6 +97,16 @@ class BufferingGeventWorker(GeventWorker):
                     response.close()
 
         self.wsgi = finished_before_sending
+
+    def handle(self, listener, client, addr):
+        try:
+            super().handle(listener, client, addr)
+        finally:
+            # Django keeps a database connection per thread, which in this worker is the greenlet
+            # of one client connection, ending here: closed now, not when the garbage collector
+            # finds it (an SQLite connection holds two file descriptors until then).
+            if "django.db" in sys.modules:
+                sys.modules["django.db"].connections.close_all()
 
     def handle_request(self, listener_name, req, sock, addr):
         # gunicorn answers Expect: 100-continue as it calls the app, which here is after the body

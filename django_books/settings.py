@@ -27,7 +27,9 @@ DEFAULT_DATABASE_PATH = BASE_DIR / "var" / "django.sqlite3"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DEFAULT_DATABASE_PATH}")}
 # Persistent connections, as the other two packages' pools keep them (without, Django opens and
 # closes one per request), checked before each request reuses one: after a database restart the
-# next request reconnects by itself.
+# next request reconnects by itself. Django keeps a connection per thread, which under gunicorn's
+# gevent workers is a client connection's greenlet: the worker closes it when the client's
+# connection ends (deploy/gunicorn.conf.py). On PostgreSQL a pool takes their place (below).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -43,6 +45,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # PostgreSQL: give up connecting after 3 s, so an unreachable database is a quick 503.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    # Django's psycopg pool, one per worker process, in place of persistent connections (the pool
+    # needs CONN_MAX_AGE 0), which would be one per client. Several workers, and several servers,
+    # share PostgreSQL's max_connections (100 by default): 4 per worker is 20 for
+    # `make serve-django`'s 5 workers. A worker runs one query at a time (gevent does not patch
+    # select), and a request holds its connection only while it runs, so more would sit idle. A
+    # request waits up to 3 s for one, then is a 503; a failed reconnection is given up after 1 s,
+    # so that the next request tries again at once rather than after psycopg_pool's backoff (up to
+    # minutes), and a database that is back serves every worker at once.
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "pool",
+        {
+            "name": "django_books",
+            "min_size": 1,
+            "max_size": env.int("DJANGO_DATABASE_POOL_SIZE", default=4),
+            "timeout": 3,
+            "reconnect_timeout": 1,
+        },
+    )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["NAME"] == str(DEFAULT_DATABASE_PATH):
     # SQLite creates the database file, but not the directory it lives in.
     DEFAULT_DATABASE_PATH.parent.mkdir(exist_ok=True)
@@ -159,7 +180,7 @@ REST_FRAMEWORK = {
 # ------------------------------------------------------------------------------
 SPECTACULAR_SETTINGS = {
     "TITLE": "Books API",
-    "VERSION": "1.1.0",
+    "VERSION": "1.2.0",
     "OAS_VERSION": "3.1.0",
     # Request bodies get their own components, without the read-only id.
     "COMPONENT_SPLIT_REQUEST": True,
@@ -180,3 +201,8 @@ SPECTACULAR_SETTINGS = {
 # ------------------------------------------------------------------------------
 # The bearer token that writes need; unset or empty means every write is refused.
 BOOKS_API_TOKEN = env.str("BOOKS_API_TOKEN", default="")
+
+# The upstream catalog that GET /books/{id}/catalog asks (Open Library's search API), and the
+# seconds the whole exchange with it may take. Views read both at request time.
+CATALOG_URL = env.str("CATALOG_URL", default="https://openlibrary.org")
+CATALOG_TIMEOUT = env.float("CATALOG_TIMEOUT", default=2.0)

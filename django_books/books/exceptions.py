@@ -59,3 +59,31 @@ class ServiceUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The database is unavailable; try again later."
     default_code = "service_unavailable"
+
+
+class CatalogHasNoRecord(NotFound):
+    default_detail = "The catalog has no record of this book."
+
+
+class CatalogFault(APIException):
+    """The catalog failed: the client gets the contract's sentence, the log the reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class CatalogUnreadable(CatalogFault):
+    """The catalog could not be reached, or its answer could not be read."""
+
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = "The catalog could not be read."
+    default_code = "bad_gateway"
+
+
+class CatalogTimedOut(CatalogFault):
+    """The catalog had not answered in full CATALOG_TIMEOUT seconds after the request."""
+
+    status_code = status.HTTP_504_GATEWAY_TIMEOUT
+    default_detail = "The catalog did not answer in time."
+    default_code = "gateway_timeout"

@@ -6,13 +6,18 @@ from typing import Any
 from django.conf import settings
 from django.db import OperationalError
 from django.http import HttpRequest, JsonResponse
+from django.utils.log import log_response
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from django_books.books.exceptions import InvalidQueryParameters, ServiceUnavailable
+from django_books.books.exceptions import (
+    CatalogFault,
+    InvalidQueryParameters,
+    ServiceUnavailable,
+)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # Each status's RFC 9110 reason phrase (http.HTTPStatus's changed in Python 3.13) and the OpenAPI
@@ -72,6 +77,18 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     else:
         response.data = problem(response.status_code, str(response.data["detail"]))
     response.content_type = PROBLEM_CONTENT_TYPE
+    if isinstance(exc, CatalogFault):
+        # One WARNING line that names the fault, in place of the ERROR line Django writes for
+        # every 5xx: the upstream's fault is not the server's.
+        log_response(
+            "%s: %s (the catalog: %s)",
+            response.reason_phrase,
+            context["request"].path,
+            exc.reason,
+            response=response,
+            request=context["request"],
+            level="warning",
+        )
     return response
 
 

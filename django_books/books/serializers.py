@@ -1,4 +1,5 @@
-"""Serializers: what a book looks like in JSON, and what a client may send."""
+"""Serializers: what a book looks like in JSON, what a client may send, and a book's record in the
+upstream catalog, as the catalog answers and as this API does."""
 
 from collections.abc import Mapping
 from typing import Any, cast
@@ -94,6 +95,57 @@ class BookSerializer(serializers.ModelSerializer[Book]):
             raise BookNotFound  # deleted since the lookup
         instance.refresh_from_db()
         return instance
+
+
+class JSONStringField(serializers.CharField):
+    """A JSON string, kept as sent: not 123 (DRF's CharField would make it "123"), not stripped."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, allow_blank=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return data
+
+
+class JSONIntegerField(serializers.IntegerField):
+    """A JSON integer as json.loads returns one: not true (a bool is an int), 1965.0 or "1965",
+    all of which DRF's IntegerField takes."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(data)
+
+
+class CatalogSearchSerializer(serializers.Serializer[dict[str, Any]]):
+    """The catalog's answer to a search: only its docs count, and only the first of them."""
+
+    docs = serializers.ListField()
+
+
+class CatalogDocSerializer(serializers.Serializer[dict[str, Any]]):
+    """A record in the catalog's answer: the fields the search asks for, checked."""
+
+    key = JSONStringField()
+    first_publish_year = JSONIntegerField(allow_null=True, default=None)
+    isbn = serializers.ListField(child=JSONStringField(), default=list)
+
+
+class CatalogRecordSerializer(serializers.Serializer[dict[str, Any]]):
+    """A book's record in the catalog, as GET /books/{id}/catalog answers with it."""
+
+    key = JSONStringField(help_text="The catalog's key of the work, such as /works/OL893415W.")
+    first_publish_year = JSONIntegerField(
+        allow_null=True,
+        help_text="The year the work was first published; null when the catalog does not say.",
+    )
+    isbns = serializers.ListField(
+        child=JSONStringField(),
+        max_length=5,
+        help_text="Up to 5 of the work's ISBNs, in the catalog's order.",
+    )
 
 
 # The bodies below are for the OpenAPI document: problems.py builds them.

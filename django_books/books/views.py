@@ -1,4 +1,5 @@
-"""The API's views: the books viewset and the health check."""
+"""The API's views: the books viewset (with each book's record in the upstream catalog) and the
+health check."""
 
 from typing import Any
 
@@ -8,13 +9,15 @@ from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from django_books.books.catalog import search_catalog
 from django_books.books.conditional import check_if_match, etag, is_not_modified
-from django_books.books.exceptions import BookNotFound, Conflict
+from django_books.books.exceptions import BookNotFound, CatalogHasNoRecord, Conflict
 from django_books.books.filters import BookSearchFilter
 from django_books.books.mixins import AllowHeaderMixin
 from django_books.books.models import Book
@@ -31,13 +34,18 @@ from django_books.books.schema import (
     WWW_AUTHENTICATE_HEADER,
     problem_responses,
 )
-from django_books.books.serializers import BookSerializer, HealthSerializer
+from django_books.books.serializers import (
+    BookSerializer,
+    CatalogRecordSerializer,
+    HealthSerializer,
+)
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 WRITE_ACTIONS = {"update", "partial_update", "destroy"}
 CREATE_PROBLEMS = (400, 401, 409, 413, 415, 422, 503)
 CHANGE_PROBLEMS = (400, 401, 404, 409, 412, 413, 415, 422, 503)
 DELETE_PROBLEMS = (401, 404, 412, 503)
+CATALOG_PROBLEMS = (404, 502, 503, 504)
 
 
 @extend_schema_view(
@@ -134,6 +142,26 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet[Book]):
             check_if_match(request, book)
             self.perform_destroy(book)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        parameters=[BOOK_ID],
+        responses={200: CatalogRecordSerializer, **problem_responses(*CATALOG_PROBLEMS)},
+    )
+    @action(detail=True, methods=["get"])
+    def catalog(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The book's record in the upstream catalog: 404 for no book, without asking it."""
+        book = self.get_object()
+        # Give the database connection back (to the pool, on PostgreSQL) before the wait: held,
+        # every request waiting on a slow catalog would hold one, and a few of them would take
+        # all of the pool's, leaving every other request of the worker to wait for one (503).
+        # There is no transaction to end: requests are not atomic (ATOMIC_REQUESTS is off), and
+        # a connection inside someone's atomic block (a test's) is theirs to keep.
+        if not connection.in_atomic_block:
+            connection.close()
+        record = search_catalog(book.title, book.author)
+        if record is None:
+            raise CatalogHasNoRecord
+        return Response(CatalogRecordSerializer(record).data)
 
     def perform_create(self, serializer: BaseSerializer[Book]) -> None:
         save_unless_duplicate(serializer)

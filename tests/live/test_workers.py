@@ -6,15 +6,19 @@ the session's server for the contract suite (2 workers) and one with 4 workers. 
 kill or stop a server start their own.
 """
 
+import contextlib
 import json
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.contract import AUTH, DATABASE_UNAVAILABLE, NO_BOOK, SEED, assert_problem, describe
 from tests.databases import PreparedDatabase
@@ -200,3 +204,44 @@ def test_database_outage_is_503_and_service_resumes_by_itself(
         assert server.process_ids() == processes
     finally:
         relay.close()
+
+
+CLIENTS_THAT_LEAVE = 200
+
+
+def open_database_files(server: LiveServer, database_path: str) -> int:
+    """How many file descriptors the server's processes hold on the database and its WAL files."""
+    count = 0
+    for pid in server.process_ids():
+        for descriptor in Path(f"/proc/{pid}/fd").glob("*"):
+            with contextlib.suppress(OSError):  # closed, or the process exited meanwhile
+                count += os.readlink(descriptor).startswith(database_path)
+    return count
+
+
+def test_clients_that_have_left_leave_no_database_connection_open(
+    start_server: StartServer, database: PreparedDatabase, framework: str
+) -> None:
+    """200 clients, one after another, each on a new connection: the server holds no more
+    database files open after them than after the first (a connection kept per client that has
+    left would hold its files until the garbage collector finds it)."""
+    if not database.url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's connections are counted by the connection ceilings' tests")
+    database_path = make_url(database.url).database
+    assert database_path
+    server = start_server(framework, database.url, workers=1)
+    database.reset()
+    with live_http_client(server) as client:
+        assert client.get("/books/1").status_code == 200
+    after_one = open_database_files(server, database_path)
+    for _ in range(CLIENTS_THAT_LEAVE):
+        with live_http_client(server) as client:
+            response = client.get("/books/1")
+            assert response.status_code == 200, describe(response)
+    # A request on a connection that has closed is over: give the worker a moment to end it.
+    wait_for(
+        lambda: open_database_files(server, database_path) <= after_one + 3,
+        10,
+        f"{framework}: database files open after {CLIENTS_THAT_LEAVE} clients "
+        f"(after one: {after_one})",
+    )
