@@ -1,20 +1,40 @@
 """The FastAPI application: uvicorn fastapi_books.main:app."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from fastapi_books.automatic_methods import AutomaticMethodsMiddleware
+from fastapi_books.catalog import CatalogSession, catalog_session
 from fastapi_books.limits import RequestLimitsMiddleware
 from fastapi_books.openapi import without_default_422
 from fastapi_books.problems import EXCEPTION_HANDLERS
 from fastapi_books.routes import books, docs, health
+
+
+class State(TypedDict):
+    """What each request finds in request.state: the worker's resources."""
+
+    catalog_session: CatalogSession
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+    """Each worker process's one session with the catalog, open while the worker serves."""
+    async with catalog_session() as session:
+        yield {"catalog_session": session}
+
 
 # No redirect from /books/ to /books: a trailing slash is simply not a route (404). FastAPI serves
 # /openapi.json itself; its /docs would load Swagger UI from a CDN, so routes/docs.py serves the
 # page with the assets below instead, and there is no /redoc.
 app = FastAPI(
     title="Books API",
-    version="1.0.0",
+    version="1.2.0",
+    lifespan=lifespan,
     redirect_slashes=False,
     exception_handlers=EXCEPTION_HANDLERS,
     docs_url=None,

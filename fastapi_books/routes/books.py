@@ -17,6 +17,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from fastapi_books.auth import require_write_token
+from fastapi_books.catalog import CatalogRecord, CatalogSessionDep, search_catalog
 from fastapi_books.conditional import EntityTags, IfMatch, IfNoneMatch, etag, require_match
 from fastapi_books.db import SessionDep
 from fastapi_books.folding import ASCII_LOWERCASE, ascii_lower
@@ -318,3 +319,21 @@ async def delete_book(session: SessionDep, book_id: BookId, if_match: IfMatch) -
     # The DELETE's row count decides: of simultaneous DELETEs, only the one that removed the row
     # answers 204; the others find no book when they look again (404).
     await write_current_book(session, book_id, if_match, session.delete)
+
+
+@router.get(
+    "/{book_id:book_id}/catalog",
+    response_model=CatalogRecord,
+    responses=problem_responses(404, 502, 503, 504),
+)
+async def read_book_catalog(
+    session: SessionDep, catalog_session: CatalogSessionDep, book_id: BookId
+) -> CatalogRecord:
+    """Get the book's record in the upstream catalog, which is asked only for a book that exists."""
+    book = await get_book_or_404(session, book_id)
+    # SessionDep closes the session only after the route returns: closed here, the read's
+    # transaction ends and its connection goes back to the pool before the wait. Held across it,
+    # a slow catalog would leave PostgreSQL connections idle in transaction and empty the pool,
+    # so that every other request, GET /books/1 too, would queue for a connection behind it.
+    await session.close()
+    return await search_catalog(catalog_session, title=book.title, author=book.author)
