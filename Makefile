@@ -143,8 +143,8 @@ serve-fastapi: install  ## FastAPI under uvicorn on :8003
 docs-check: install  ## Open each server's Swagger UI in headless Chromium (screenshots: var/docs-check/)
 	$(BIN)/python -m tests.docs_check
 
-# The benchmark: wrk from the system; psycopg's pool (the django-pool rows), matplotlib (the chart) and py-spy from the
-# bench extra.
+# The benchmark: wrk from the system; matplotlib (the charts), py-spy and pyinstrument from the bench extra.
+# The catalog's upstream is the test suite's stub (tests/catalog_stub.py), which make bench starts itself.
 # A quick run writes its own file, so it never replaces the last full run's results.
 BENCH_RESULTS ?= bench/results/$(if $(filter-out 0,$(BENCH_QUICK)),quick,bench).json
 REPORT_DOCS ?= docs
@@ -172,7 +172,7 @@ $(PEERS)/node/node_modules/.package-lock.json: $(PEERS)/node/package.json $(PEER
 	cd $(PEERS)/node && npm ci --no-audit --no-fund
 
 # On SQLite and on PostgreSQL: throwaway databases on TEST_DATABASE_URL's server, as the test suite makes them.
-bench: $(BIN)/.installed-bench peers  ## Load-test the three and what they compare with, on SQLite and PostgreSQL (needs wrk; ~35 min)
+bench: $(BIN)/.installed-bench peers  ## Load-test the three and what they compare with, on SQLite and PostgreSQL (needs wrk; ~50 min)
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk (Debian, Ubuntu)" >&2; exit 1; }
 	$(BIN)/python bench/run.py --output $(BENCH_RESULTS)
 

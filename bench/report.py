@@ -29,8 +29,13 @@ LABELS = {
     "fastapi-baseline": "FastAPI package before `async def` (baseline)",
     "samework-django": "same work: Django + DRF",
     "samework-flask": "same work: Flask + SQLAlchemy",
-    "samework-fastapi": "same work: FastAPI, `async def`, `AsyncSession`",
+    "samework-fastapi": "same work: FastAPI, `async def`, `AsyncSession` (catalog: httpx2)",
     "template-fastapi": "FastAPI as the full-stack template (sync `def`)",
+    "samework-django-sync": "same work: Django + DRF, sync workers",
+    "samework-flask-sync": "same work: Flask + SQLAlchemy, sync workers",
+    "samework-fastapi-sync": "same work: FastAPI, sync `def`, httpx2",
+    "samework-fastapi-aiohttp": "same work: FastAPI, `async def`, aiohttp",
+    "catalog-upstream": "the catalog stub alone (wrk straight to it)",
     "go-nethttp": "Go: net/http, database/sql",
     "node-fastify": "Node.js: Fastify",
     "node-express": "Node.js: Express",
@@ -48,6 +53,11 @@ SAME_WORK_RATIO = 0.90
 ARTICLE_RATIO = 1.0
 CEILING_FRACTION = {"django": 0.30, "flask": 0.45, "fastapi": 0.25}
 TAIL_RATIO = 3.0
+# The catalog: each package against Go at these upstream delays (ms), and against the best
+# same-work form of its framework, on one worker, 64 connections.
+CATALOG_GO_RATIO = 0.90
+CATALOG_SAME_WORK_RATIO = 0.90
+CATALOG_CHART = "benchmark-catalog.png"
 # What the article says, row by row, as its text puts it.
 ARTICLE_SAYS = {
     "performance": "Django slowest, Flask in the middle, FastAPI fastest",
@@ -78,6 +88,9 @@ class Results:
         self.databases = [
             name for name in DATABASES if any(row["database"] == name for row in self.rows)
         ]
+        # The catalog's settings and memory figures (none in results from before them).
+        self.catalog = self.data.get("catalog")
+        self.memory = self.data.get("memory", [])
 
     def find(
         self,
@@ -92,6 +105,35 @@ class Results:
             if (row["target"], row["scenario"], row["database"], row["default_workers"]) == wanted:
                 return row
         return None
+
+    def catalog_row(
+        self,
+        target: str,
+        delay_ms: int,
+        connections: int = 64,
+        database: str = "sqlite",
+        default_workers: bool = False,
+    ) -> dict | None:
+        """A `GET /books/{id}/catalog` result at one upstream delay, if it was measured."""
+        wanted = (target, delay_ms, connections, database, default_workers)
+        for row in self.rows:
+            found = (
+                row["target"],
+                row.get("upstream_delay_ms"),
+                row["connections"],
+                row["database"],
+                row["default_workers"],
+            )
+            if found == wanted:
+                return row
+        return None
+
+    def catalog_rps(
+        self, target: str, delay_ms: int, connections: int = 64, database: str = "sqlite"
+    ) -> float | None:
+        """The median requests per second of a catalog result with one worker, if measured."""
+        row = self.catalog_row(target, delay_ms, connections, database)
+        return row["summary"]["requests_per_s"]["median"] if row else None
 
     def rps(
         self, target: str, database: str = "sqlite", default_workers: bool = False
@@ -240,7 +282,11 @@ def target_rows(results: Results) -> list[list[str]]:
                     SAME_WORK_RATIO,
                 )
             )
-    scenarios = dict.fromkeys(row["scenario"] for row in results.rows if row["target"] == "fastapi")
+    scenarios = dict.fromkeys(
+        row["scenario"]
+        for row in results.rows
+        if row["target"] == "fastapi" and row.get("upstream_delay_ms") is None
+    )
     for scenario in scenarios:
         tails = [
             (row["summary"]["p99_ms"]["median"] / row["summary"]["p50_ms"]["median"], row)
@@ -301,6 +347,309 @@ def earlier_target_rows(results: Results) -> list[list[str]]:
             )
         )
     return rows
+
+
+# I/O-bound: the catalog --------------------------------------------------------------------------
+
+# The sweep: these two against each peer, one process each.
+SWEPT = {"fastapi": "the FastAPI package", "samework-fastapi": "the same-work async FastAPI app"}
+ON_PAR_PEERS = {"go-nethttp": "Go", "node-fastify": "Fastify"}
+SWEPT_CONNECTIONS = (64, 256)
+
+
+def has_catalog(results: Results) -> bool:
+    """Whether the run measured `GET /books/{id}/catalog`."""
+    return bool(results.catalog) and any(row.get("upstream_delay_ms") for row in results.rows)
+
+
+def best_same_work(results: Results, framework: str, database: str) -> dict | None:
+    """The result of the same-work form of a framework with the most catalog req/s (at its usual
+    delay, 64 connections, 1 worker), if any was measured."""
+    delay = results.catalog["delay_ms"]
+    measured = [
+        row
+        for row in results.rows
+        if (row["kind"], row["framework"]) == ("same-work", framework)
+        and results.catalog_row(row["target"], delay, database=database) is row
+    ]
+    return max(measured, key=lambda row: row["summary"]["requests_per_s"]["median"], default=None)
+
+
+def form(row: dict) -> str:
+    """A same-work form and the server it ran under, e.g. "Flask + SQLAlchemy; gunicorn sync"."""
+    served = server_cell(row).rsplit(f" {TIMES} ", 1)[0]
+    return f"{LABELS[row['target']].removeprefix('same work: ')}; {served}"
+
+
+def catalog_target_rows(results: Results) -> list[list[str]]:
+    """The catalog's targets, one worker each, 64 connections, in this run."""
+    catalog = results.catalog
+    delay, check = catalog["delay_ms"], catalog["on_par_check_ms"]
+    swept = catalog["sweep_database"]
+    rows = []
+    for name, label in FRAMEWORKS.items():
+        rows.append(
+            target_row(
+                f"{label}: upstream {check} ms on {DATABASES[swept]} ÷ {LABELS['go-nethttp']}",
+                ratio(
+                    results.catalog_rps(name, check, database=swept),
+                    results.catalog_rps("go-nethttp", check, database=swept),
+                ),
+                CATALOG_GO_RATIO,
+            )
+        )
+    for database in results.databases:
+        rows.append(
+            target_row(
+                f"FastAPI: upstream {delay} ms on {DATABASES[database]} ÷ {LABELS['go-nethttp']}",
+                ratio(
+                    results.catalog_rps("fastapi", delay, database=database),
+                    results.catalog_rps("go-nethttp", delay, database=database),
+                ),
+                CATALOG_GO_RATIO,
+            )
+        )
+    for database in results.databases:
+        for name, label in FRAMEWORKS.items():
+            best = best_same_work(results, name, database)
+            rows.append(
+                target_row(
+                    f"{label}: upstream {delay} ms on {DATABASES[database]} ÷ the best same work "
+                    f"({form(best) if best else 'none measured'})",
+                    ratio(
+                        results.catalog_rps(name, delay, database=database),
+                        best["summary"]["requests_per_s"]["median"] if best else None,
+                    ),
+                    CATALOG_SAME_WORK_RATIO,
+                )
+            )
+    return rows
+
+
+def sweep_rps(results: Results, target: str, delay: int, connections: int) -> float | None:
+    """A swept target's req/s at one delay and connection count, on the sweep's database."""
+    return results.catalog_rps(target, delay, connections, results.catalog["sweep_database"])
+
+
+def on_par(results: Results, target: str, delay: int, connections: int) -> float | None:
+    """The lower of the target's req/s ÷ each peer's (None unless all were measured)."""
+    ratios = [
+        ratio(
+            sweep_rps(results, target, delay, connections),
+            sweep_rps(results, peer, delay, connections),
+        )
+        for peer in ON_PAR_PEERS
+    ]
+    measured = [value for value in ratios if value is not None]
+    return min(measured) if len(measured) == len(ratios) else None
+
+
+def sweep_rows(results: Results) -> list[list[str]]:
+    """Per delay and connections: the ceiling, the stub's and the peers' req/s, FastAPI's ratios."""
+    rows = []
+    for connections in SWEPT_CONNECTIONS:
+        for delay in results.catalog["sweep_delays_ms"]:
+
+            def rps(
+                target: str, delay: int = delay, connections: int = connections
+            ) -> float | None:
+                return sweep_rps(results, target, delay, connections)
+
+            if not any(rps(target) for target in [*SWEPT, *ON_PAR_PEERS, "catalog-upstream"]):
+                continue
+            rows.append(
+                [
+                    f"{delay} ms",
+                    str(connections),
+                    number(connections * 1000 / delay),
+                    number(rps("catalog-upstream")),
+                    *[number(rps(peer)) for peer in ON_PAR_PEERS],
+                    *[number(rps(name)) for name in SWEPT],
+                    *[
+                        number(ratio(rps(name), rps(peer)), 2)
+                        for name in SWEPT
+                        for peer in ON_PAR_PEERS
+                    ],
+                ]
+            )
+    return rows
+
+
+def sweep_header() -> list[str]:
+    return [
+        "upstream delay",
+        "connections",
+        "connections ÷ delay",
+        "stub alone",
+        *ON_PAR_PEERS.values(),
+        "FastAPI package",
+        "same work, async",
+        *[f"{who} ÷ {peer}" for who in ("package", "same work") for peer in ON_PAR_PEERS.values()],
+    ]
+
+
+def delays_text(delays: list[tuple[int, float]]) -> str:
+    """E.g. "5 ms (0.10), 50 ms (0.45) or 200 ms (0.97)"."""
+    parts = [f"{delay} ms ({value:.2f})" for delay, value in delays]
+    return " or ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+
+
+def on_par_verdict(results: Results) -> str:
+    """Where "on par" (at least ON_PAR of both Go's and Fastify's req/s) holds in the sweep."""
+    sentences = []
+    for name, what in SWEPT.items():
+        parts = []
+        for connections in SWEPT_CONNECTIONS:
+            measured = [
+                (delay, value)
+                for delay in results.catalog["sweep_delays_ms"]
+                if (value := on_par(results, name, delay, connections)) is not None
+            ]
+            if not measured:
+                continue
+            on = [(delay, value) for delay, value in measured if value >= ON_PAR]
+            off = [(delay, value) for delay, value in measured if value < ON_PAR]
+            said = [f"on par at {delays_text(on)}"] if on else []
+            said += [f"not on par at {delays_text(off)}"] if off else []
+            parts.append(f"with {connections} connections {', '.join(said)}")
+        if parts:
+            sentences.append(f"{what}, {'; '.join(parts)}")
+    if not sentences:
+        return "not measured in this run."
+    return (
+        f"for {'. For '.join(sentences)} (on par: at least {ON_PAR:.2f} of both Go's and Fastify's "
+        "requests/s, one process each; in brackets the lower of the two ratios)."
+    )
+
+
+def memory_rows(results: Results) -> list[list[str]]:
+    """Per server: the requests waiting on the upstream at once, and its RSS."""
+    rows = []
+    for row in results.memory:
+        waiting, answered = row["peak_upstream_connections"], sum(row["answered"].values())
+        grown = (row["peak_rss_kb"] - row["idle_rss_kb"]) / waiting if waiting else None
+        early = f" ({answered:,} answered early)" if answered else ""
+        rows.append(
+            [
+                LABELS[row["target"]],
+                server_cell(row),
+                f"{waiting:,} of {row['requests']:,}{early}",
+                mib(row["idle_rss_kb"]),
+                mib(row["peak_rss_kb"]),
+                DASH if grown is None else f"{grown:,.0f} KiB",
+            ]
+        )
+    return rows
+
+
+def memory_text(results: Results) -> str:
+    """How the memory figures were taken."""
+    first = results.memory[0]
+    return (
+        f"{first['requests']:,} requests sent at once, each on a connection of its own, while "
+        f"the upstream takes {first['upstream_delay_s']:g} s to answer: one worker each (one "
+        f"process for Go and Node.js), on SQLite. The RSS is summed over the server's processes, "
+        f"idle before and at its peak over the first {first['sample_s']:g} s (sampled every "
+        f'0.1 s); "waiting upstream" is the peak count of open connections to the upstream, '
+        f"the requests that wait on it at once (the others wait in the listen queue)."
+    )
+
+
+def catalog_chart(results: Results, path: Path) -> bool:
+    """The sweep: each swept app's req/s ÷ each peer's by upstream delay, per connection count.
+    False (and no file) when the sweep was not measured."""
+    delays = results.catalog["sweep_delays_ms"]
+    figure, axes = plt.subplots(
+        1, len(SWEPT_CONNECTIONS), figsize=(11, 4), sharey=True, layout="constrained"
+    )
+    drawn = False
+    # One color per line, the same in both panels.
+    colors = iter(["tab:blue", "tab:cyan", "tab:green", "tab:olive"])
+    lines = {(name, peer): next(colors) for name in SWEPT for peer in ON_PAR_PEERS}
+    for axis, connections in zip(axes, SWEPT_CONNECTIONS, strict=True):
+        for name, what in SWEPT.items():
+            for peer, peer_name in ON_PAR_PEERS.items():
+                points = [
+                    (delay, value)
+                    for delay in delays
+                    if (
+                        value := ratio(
+                            sweep_rps(results, name, delay, connections),
+                            sweep_rps(results, peer, delay, connections),
+                        )
+                    )
+                    is not None
+                ]
+                if points:
+                    drawn = True
+                    xs, ys = zip(*points, strict=True)
+                    axis.plot(
+                        xs, ys, marker="o", color=lines[name, peer], label=f"{what} ÷ {peer_name}"
+                    )
+        axis.axhline(ON_PAR, color="gray", linestyle="--", label=f"on par ({ON_PAR:.2f})")
+        axis.set_xscale("log")
+        axis.set_xlim(min(delays) / 1.5, max(delays) * 1.5)
+        axis.set_ylim(bottom=0)
+        axis.set_xticks(delays, [f"{delay} ms" for delay in delays])
+        axis.minorticks_off()
+        axis.set_xlabel("upstream delay")
+        axis.set_title(f"GET /books/1/catalog, {connections} connections")
+    axes[0].set_ylabel("requests/s ÷ the peer's, one process each")
+    axes[0].legend(fontsize=8)
+    if drawn:
+        figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return drawn
+
+
+def catalog_section(results: Results, folder: Path) -> str:
+    """docs/benchmark.md's part on the catalog (targets, the sweep and its chart, memory) and the
+    blank line after it; "" for results without the catalog."""
+    if not has_catalog(results):
+        return ""
+    catalog = results.catalog
+    delay, swept = catalog["delay_ms"], DATABASES[catalog["sweep_database"]]
+    drawn = catalog_chart(results, folder / CATALOG_CHART)
+    chart_line = f"\n\n![FastAPI ÷ Go and ÷ Fastify by upstream delay]({CATALOG_CHART})"
+    memory = (
+        f"\n\n### Memory: requests waiting on the upstream\n\n{memory_text(results)}\n\n"
+        + table(
+            ["", "server", "waiting upstream", "RSS idle", "RSS, all waiting", "per waiting"],
+            memory_rows(results),
+        )
+        if results.memory
+        else ""
+    )
+    return f"""## I/O-bound: `GET /books/{{id}}/catalog`
+
+Each server reads the book, then waits on the upstream catalog: the stub
+[`tests/catalog_stub.py`](../tests/catalog_stub.py) (one process, uvloop) on CPU 1 beside wrk,
+answering every search after a fixed delay set per scenario; `CATALOG_URL` points each server at
+it. Beside the packages: the same work without the contract (read the book, call the upstream,
+answer its record) in each framework's plain sync form (gunicorn's sync workers; a `def` route in
+FastAPI's thread pool) and in its gevent or async form (gunicorn's gevent workers as the serve
+targets run them; `async def` with httpx2 or aiohttp), and in Go and Node.js
+([`bench/samework/`](../bench/samework/), [`bench/peers/`](../bench/peers/)). No server can answer
+more than connections ÷ delay requests per second; "the catalog stub alone" is wrk sent straight to
+the stub, the most a server can get through it. Every scenario's table is below, under
+"GET /books/1/catalog, upstream … ms".
+
+### Targets
+
+One worker each, 64 connections, each pair measured in this run; "the best same work" is the
+fastest of its framework's same-work forms at {delay} ms.
+
+{table(["target", "measured", "goal", ""], catalog_target_rows(results))}
+
+### "Roughly on par with Node.js and Go", swept over the upstream's delay
+
+Requests per second, one process each, on {swept}:
+
+{table(sweep_header(), sweep_rows(results))}
+
+Where "on par" begins and ends: {on_par_verdict(results)}{chart_line if drawn else ""}{memory}
+
+"""
 
 
 # docs/benchmark.md --------------------------------------------------------------------------------
@@ -371,6 +720,15 @@ def machine_text(results: Results) -> str:
     warmup = (
         f"after a {settings['warmup_s']} s warm-up" if settings["warmup_s"] else "without a warm-up"
     )
+    catalog = ""
+    if "catalog_duration_s" in settings:
+        catalog_warmup = settings["catalog_warmup_s"]
+        catalog = (
+            f" The catalog's loads are shorter: {runs} run(s) of "
+            f"{settings['catalog_duration_s']} s "
+            + (f"after a {catalog_warmup} s warm-up" if catalog_warmup else "without a warm-up")
+            + "; its upstream stub runs on CPU 1 beside wrk."
+        )
     return (
         f"{kind}, started {data['started']}, took {data['duration_s'] / 60:.1f} min.{note}\n"
         f"Machine: {machine['cores']} {TIMES} {machine['cpu_model']}, {machine['memory_gib']} GiB, "
@@ -386,7 +744,7 @@ def machine_text(results: Results) -> str:
         f"socket errors (a response slower than 10 s is a timeout) plus responses with another "
         f"status than the scenario expects; **stalled** means the "
         f"server answered no request within 10 s after the load, and its remaining loads were "
-        f"not run. Server RSS is the sum over the server's processes after each run."
+        f"not run. Server RSS is the sum over the server's processes after each run.{catalog}"
     )
 
 
@@ -452,7 +810,7 @@ framework and against the raw app under its own server.
 
 {table(["target", "measured", "goal", ""], earlier_target_rows(results))}
 
-{body}
+{catalog_section(results, folder)}{body}
 
 ## Footprint
 
@@ -475,12 +833,18 @@ KIND_COLORS = {
     "article": "tab:orange",
     "ceiling": "tab:gray",
     "peer": "tab:red",
+    "upstream": "tab:olive",
 }
 
 
 def chart(results: Results, path: Path) -> None:
     """Horizontal bars: req/s and p99 per scenario, database and target, one worker per server."""
-    rows = [row for row in results.rows if not row["default_workers"]]
+    delay = results.catalog["delay_ms"] if results.catalog else None
+    rows = [
+        row
+        for row in results.rows
+        if not row["default_workers"] and row.get("upstream_delay_ms") in {None, delay}
+    ]
     order = list(dict.fromkeys((row["scenario"], row["database"]) for row in rows))
     rows.sort(key=lambda row: order.index((row["scenario"], row["database"])))  # stable
     labels = [
@@ -502,7 +866,8 @@ def chart(results: Results, path: Path) -> None:
     figure.suptitle(
         "One worker per server on one CPU; blue: this repo's packages (cyan: a variant), "
         "purple: the FastAPI package before async, green: the same work without the contract, "
-        "orange: the article's snippets, gray: raw WSGI/ASGI apps, red: Go and Node.js",
+        "orange: the article's snippets, gray: raw WSGI/ASGI apps, red: Go and Node.js, "
+        "olive: the catalog stub alone",
         fontsize=9,
     )
     figure.savefig(path, dpi=90)
@@ -706,6 +1071,57 @@ def peers_verdict(results: Results) -> str:
     return f"Not measured in this run{f' ({why})' if why else ''}: see `make peers`."
 
 
+def catalog_cell(
+    results: Results, target: str, database: str, default_workers: bool = False
+) -> str:
+    """The catalog at its usual delay, 64 connections: req/s and p99 (on one worker, ÷ Go's)."""
+    delay = results.catalog["delay_ms"]
+    row = results.catalog_row(target, delay, database=database, default_workers=default_workers)
+    if row is None:
+        return DASH
+    summary = row["summary"]
+    rps = summary["requests_per_s"]["median"]
+    versus = ratio(rps, results.catalog_rps("go-nethttp", delay, database=database))
+    of_go = f", {versus:.2f} of Go's" if versus is not None and not default_workers else ""
+    errors = f", {row['errors']:,} errors" if row["errors"] else ""
+    stalled = ", **stalled**" if row.get("stalled") else ""
+    p99 = number(summary["p99_ms"]["median"], 1)
+    return f"{number(rps)} req/s, p99 {p99} ms{of_go}{errors}{stalled}"
+
+
+def best_same_work_cell(results: Results, framework: str, database: str) -> str:
+    """The fastest same-work form's catalog req/s, and which form it is."""
+    best = best_same_work(results, framework, database)
+    if best is None:
+        return DASH
+    return f"{number(best['summary']['requests_per_s']['median'])} req/s ({form(best)})"
+
+
+def held_cell(results: Results, target: str) -> str:
+    """ "; N requests waiting on the upstream: M at once, X MiB", or "" when not measured."""
+    row = next((row for row in results.memory if row["target"] == target), None)
+    if row is None:
+        return ""
+    return (
+        f"; {row['requests']:,} requests waiting on a {row['upstream_delay_s']:g} s upstream, "
+        f"1 worker: {row['peak_upstream_connections']:,} at once, {mib(row['peak_rss_kb'])}"
+    )
+
+
+def async_verdict(results: Results) -> str:
+    """What holds for I/O-bound work: how many requests one worker waits on at once."""
+    first = results.memory[0]
+    parts = [
+        f"{LABELS[row['target']]} {row['peak_upstream_connections']:,} ({mib(row['peak_rss_kb'])})"
+        for row in results.memory
+    ]
+    return (
+        f"For I/O-bound work, {first['requests']:,} catalog requests sent at once while the "
+        f"upstream takes {first['upstream_delay_s']:g} s, one worker or process each: the "
+        f"requests waiting on the upstream at once (and the RSS): {'; '.join(parts)}."
+    )
+
+
 def comparison(results: Results) -> str:
     """The README section's body: the article's rows beside the measured values, and verdicts."""
     data = results.data
@@ -743,6 +1159,28 @@ def comparison(results: Results) -> str:
                 *[books_cell(results, name, database, default_workers=True) for name in FRAMEWORKS],
             ]
         )
+    if has_catalog(results):
+        delay = results.catalog["delay_ms"]
+        for index, database in enumerate(results.databases):
+            rows += [
+                [
+                    f"**`GET /books/1/catalog` (upstream {delay} ms) on {DATABASES[database]}, "
+                    "1 worker**",
+                    "" if index else f"{ARTICLE_SAYS['node_go']}, for I/O-bound work",
+                    *[catalog_cell(results, name, database) for name in FRAMEWORKS],
+                ],
+                [
+                    "the best same work without the contract",
+                    "",
+                    *[best_same_work_cell(results, name, database) for name in FRAMEWORKS],
+                ],
+                [
+                    f"**`GET /books/1/catalog` (upstream {delay} ms) on {DATABASES[database]}, "
+                    "default workers**",
+                    "",
+                    *[catalog_cell(results, name, database, True) for name in FRAMEWORKS],
+                ],
+            ]
     rows += [
         [
             "**auto API docs**",
@@ -757,10 +1195,22 @@ def comparison(results: Results) -> str:
         [
             "**async**",
             ARTICLE_SAYS["async"],
-            *[async_cell(name, server_of(results, name)) for name in FRAMEWORKS],
+            *[
+                async_cell(name, server_of(results, name)) + held_cell(results, name)
+                for name in FRAMEWORKS
+            ],
         ],
     ]
     table_text = table(["", "the article", *FRAMEWORKS.values()], rows)
+    io_bound = (
+        f" For I/O-bound work (`GET /books/{{id}}/catalog`, on "
+        f"{DATABASES[results.catalog['sweep_database']]}): {on_par_verdict(results)}"
+        if has_catalog(results)
+        else ""
+    )
+    async_line = (
+        f"\n- **{ARTICLE_SAYS['async']}.** {async_verdict(results)}" if results.memory else ""
+    )
     return f"""{BEGIN}
 Measured by `make bench` and written by `make report`; details, every scenario and the chart in
 [`docs/benchmark.md`](docs/benchmark.md). {machine_text(results).split(chr(10))[0]}
@@ -769,7 +1219,7 @@ Measured by `make bench` and written by `make report`; details, every scenario a
 {table_text}
 
 - **Performance order** ({ARTICLE_SAYS["performance"]}). {performance_verdict(results)}
-- **{ARTICLE_SAYS["node_go"]}.** {peers_verdict(results)}
+- **{ARTICLE_SAYS["node_go"]}.** {peers_verdict(results)}{io_bound}{async_line}
 {END}"""
 
 

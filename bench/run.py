@@ -17,18 +17,29 @@ The rows beside the packages:
 - peers (peers/): the same `GET /books` in Go (net/http, database/sql) and in Node.js (Fastify and
   Express), one process each, built by `make peers`.
 
+`GET /books/{id}/catalog` waits on an upstream: the catalog stub (tests/catalog_stub.py, through
+upstream.py), on the load CPU beside wrk, answering after a delay set per scenario; every server
+gets its CATALOG_URL. Beside the packages: the same work without the contract in each framework's
+plain sync form (gunicorn's sync workers, a `def` route) and in its gevent or async form
+(samework/), and in Go and Node.js; and the stub alone under wrk (the most a server can get through
+it). On SWEEP_DATABASE the FastAPI package, its same-work async app, Go and Fastify are swept over
+the upstream's delay (SWEEP_DELAYS_MS); then each server, one worker, is sampled with
+HELD_REQUESTS requests waiting on the upstream at once (hold_requests()).
+
 A server that does not answer a request within STALL_TIMEOUT_S after a load is reported as stalled
 and stopped; its remaining loads are not run.
 
 BENCH_NOTE="..." is printed with the results (say so when other work shares the machine).
-BENCH_QUICK=1 makes a smoke run of two to three minutes on a quiet 2-core machine: one 1 s run per
+BENCH_QUICK=1 makes a smoke run of about four minutes on a quiet 2-core machine: one 1 s run per
 figure, no warm-up; `GET /books` alone beyond the packages' one-worker runs; on PostgreSQL, only
 the package scenarios that differ there; the default workers for the packages on SQLite only; no
-django-pool rows, no same work with the default workers, no cold starts. `--only NAME,...` and
-`--database sqlite|postgresql` run a part of the plan.
+django-pool rows, no same work with the default workers, no cold starts; the catalog at 64
+connections only, swept at 200 ms alone, and the memory of a few servers with fewer requests.
+`--only NAME,...` and `--database sqlite|postgresql` run a part of the plan.
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -62,6 +73,7 @@ from serving import (
     worker_pids,
     workers_of,
 )
+from upstream import SEARCH_PATH, Upstream, allow_open_files, hold
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -81,13 +93,15 @@ STALLED = f", STALLED: no answer within {STALL_TIMEOUT_S} s after the load"
 
 @dataclass(frozen=True)
 class Scenario:
-    """One load: a request, the status it should get, and how many connections send it."""
+    """One load: a request, the status it should get, and how many connections send it; for the
+    catalog, how long the upstream takes to answer."""
 
     name: str
     path: str
     connections: int = 64
     expected_status: int = 200
     post: bool = False
+    upstream_delay_ms: int | None = None
 
 
 BOOKS = Scenario("GET /books", "/books")
@@ -99,13 +113,40 @@ CREATE = Scenario("POST /books", "/books", expected_status=201, post=True)
 PACKAGE_SCENARIOS = [BOOKS, BOOK, NOT_FOUND, BOOKS_256, PAGE_OF_100, CREATE]
 POSTGRESQL_SMOKE = [BOOKS, BOOKS_256, PAGE_OF_100, CREATE]
 
+CATALOG_PATH = "/books/1/catalog"
+
+
+def catalog(delay_ms: int, connections: int = 64) -> Scenario:
+    """GET /books/1/catalog with the upstream answering after delay_ms."""
+    more = f", {connections} connections" if connections != 64 else ""
+    name = f"GET /books/1/catalog, upstream {delay_ms} ms{more}"
+    return Scenario(name, CATALOG_PATH, connections, upstream_delay_ms=delay_ms)
+
+
+CATALOG_DELAY_MS = 50
+CATALOG = [catalog(CATALOG_DELAY_MS), catalog(CATALOG_DELAY_MS, 256)]
+# The article's "on par" claim, swept: the delays beyond CATALOG_DELAY_MS, on one database.
+SWEEP_DELAYS_MS = (5, CATALOG_DELAY_MS, 200)
+SWEEP_DATABASE = "sqlite"
+SWEEP = [catalog(delay, connections) for delay in SWEEP_DELAYS_MS for connections in (64, 256)]
+SWEEP_MORE = [scenario for scenario in SWEEP if scenario not in CATALOG]
+ON_PAR_CHECK = catalog(200)  # where the packages are held to Go's req/s
+# Memory: this many requests waiting on an upstream this slow, one worker each, on SQLite; the
+# server sampled until a second before the first answers (a slow server may take seconds to get
+# every request to the upstream).
+HELD_REQUESTS, HELD_DELAY_S, HELD_SAMPLE_S = 1000, 6.0, 5.0
+# The packages give up on the upstream after CATALOG_TIMEOUT (2 s by default): more than the delay.
+HELD_ENV = (("CATALOG_TIMEOUT", "30"),)
+
 
 @dataclass(frozen=True)
 class Target:
     """Something to serve under the server command line of a framework's serve target."""
 
     name: str
-    kind: str  # "package", "variant" (of a package), "baseline", "same-work", "article", "ceiling"
+    # "package", "variant" (of a package), "baseline", "same-work", "article", "ceiling", "peer",
+    # "upstream" (the catalog stub alone)
+    kind: str
     framework: str | None
     serves_as: str  # the serve target whose command line runs it
     app: str = ""  # in place of the package's app argument; "" for the package itself
@@ -177,6 +218,55 @@ DJANGO_POOL = Target(
     prepared_by="django",
     env=(("DJANGO_SETTINGS_MODULE", "django_pool_settings"), ("PYTHONPATH", str(SAMEWORK))),
 )
+# The same catalog work in the other forms of each framework: Django's and Flask's apps above under
+# gunicorn's sync workers (the serve line's config makes them gevent workers), FastAPI with a sync
+# `def` route, and FastAPI's async app with aiohttp in place of httpx2.
+CATALOG_FORMS = [
+    Target(
+        "samework-django-sync",
+        "same-work",
+        "django",
+        "django",
+        "django_samework.wsgi",
+        SAMEWORK,
+        ready_path=CATALOG_PATH,
+        prepared_by="django",
+        config=False,
+    ),
+    Target(
+        "samework-flask-sync",
+        "same-work",
+        "flask",
+        "flask",
+        "flask_samework:app",
+        SAMEWORK,
+        ready_path=CATALOG_PATH,
+        prepared_by="flask",
+        config=False,
+    ),
+    Target(
+        "samework-fastapi-sync",
+        "same-work",
+        "fastapi",
+        "fastapi",
+        "fastapi_sync:app",
+        SAMEWORK,
+        ready_path=CATALOG_PATH,
+        prepared_by="fastapi",
+    ),
+    Target(
+        "samework-fastapi-aiohttp",
+        "same-work",
+        "fastapi",
+        "fastapi",
+        "fastapi_samework:app",
+        SAMEWORK,
+        prepared_by="fastapi",
+        env=(("CATALOG_CLIENT", "aiohttp"),),
+    ),
+]
+# The same-work apps that serve the catalog too: their gevent (Django, Flask) or async forms.
+CATALOG_SAME_WORK = [target for target in SAME_WORK if target.name != "template-fastapi"]
 # Go and Node.js doing the same work, one process each, on the FastAPI package's table.
 PEERS_DIR = BENCH / "peers"
 PEERS = [
@@ -203,7 +293,24 @@ PEERS = [
         for name in ("fastify", "express")
     ],
 ]
-TARGETS = [*PACKAGES, DJANGO_POOL, BASELINE, *SAME_WORK, *ARTICLES, *CEILINGS, *PEERS]
+# The catalog stub itself under wrk: the most any server can get through it.
+UPSTREAM = Target(
+    "catalog-upstream", "upstream", None, "stub", ready_path="/_stub/health", databases=("sqlite",)
+)
+# Swept over the upstream's delay on SWEEP_DATABASE (the stub alone is, too).
+SWEPT = {"fastapi", "samework-fastapi", "go-nethttp", "node-fastify"}
+TARGETS = [
+    *PACKAGES,
+    DJANGO_POOL,
+    BASELINE,
+    *SAME_WORK,
+    *CATALOG_FORMS,
+    *ARTICLES,
+    *CEILINGS,
+    *PEERS,
+    UPSTREAM,
+]
+BY_NAME = {target.name: target for target in TARGETS}
 
 
 @dataclass
@@ -215,6 +322,11 @@ class Settings:
     duration_s: int
     runs: int
     cold_starts: int
+    # The catalog's loads: shorter, as an I/O-bound server's rate is set by its concurrency and
+    # the delay, and there are many of them (88 in a full run: about 9 minutes). No warm-up: the
+    # median of 3 runs leaves out a cold first one.
+    catalog_warmup_s: int
+    catalog_duration_s: int
 
 
 @dataclass
@@ -258,6 +370,8 @@ class Bench:
         self.servers: list[dict] = []
         self.features: dict[str, dict[str, int]] = {}
         self.not_measured: dict[str, str] = {}
+        self.memory: list[dict] = []
+        self.upstream: Upstream | None = None
         self.run_id = 0
 
     def say(self, text: str) -> None:
@@ -266,13 +380,22 @@ class Bench:
 
     # Servers ------------------------------------------------------------------------------------
 
-    def start(self, target: Target, workers: int | None, database: str, url: str) -> Server:
+    def start(
+        self,
+        target: Target,
+        workers: int | None,
+        database: str,
+        url: str,
+        more_env: tuple[tuple[str, str], ...] = (),
+    ) -> Server:
         """Start a server on a prepared database and wait (with a deadline) until it answers 200."""
         port = next(port for port in PORTS if port_is_free(port))
         command = list(target.command) or serve_command(target.serves_as, port, workers)
         if not target.config:
             at = command.index("--config")
             command = command[:at] + command[at + 2 :]
+        if target.app:
+            command = with_app(command, target.app)
         env = {
             **os.environ,
             "HOST": HOST,
@@ -284,13 +407,15 @@ class Bench:
         env.pop("WORKERS", None)
         if workers is not None:
             env["WORKERS"] = str(workers)
-        env.update(target.env)
+        if self.upstream:
+            env["CATALOG_URL"] = self.upstream.url
+        env.update(target.env + more_env)
         pinned = ["taskset", "-c", SERVER_CPU]
         if target.via_make:
             serve = [f"CPUS={MACHINE_CPUS}", f"serve-{target.framework}"]
             launch = [*pinned, "make", "--no-print-directory", *serve]
         else:
-            launch = [*pinned, *(with_app(command, target.app) if target.app else command)]
+            launch = [*pinned, *command]
             # Its modules before the installed package's; then the repository's, for the modules
             # the serve line names in deploy/ (uvicorn's --http protocol).
             env["PYTHONPATH"] = os.pathsep.join([str(target.folder), str(ROOT)])
@@ -370,11 +495,19 @@ class Bench:
         """Warm up, then the runs; record the median, min and max of each figure. False when the
         server stalled: it answered no request within STALL_TIMEOUT_S after a run."""
         settings = self.settings
-        if settings.warmup_s:
-            self.wrk(server, scenario, settings.warmup_s)
+        warmup_s, duration_s = settings.warmup_s, settings.duration_s
+        if scenario.upstream_delay_ms is not None:
+            assert self.upstream
+            self.upstream.set_delay(scenario.upstream_delay_ms / 1000)
+            warmup_s, duration_s = settings.catalog_warmup_s, settings.catalog_duration_s
+        if warmup_s:
+            self.wrk(server, scenario, warmup_s)
+            # The warm-up's last requests may still queue for a sync worker (a catalog request
+            # holds it for the upstream's delay): the runs start once they are served.
+            self.answers(server)
         runs, stalled = [], False
         for _ in range(settings.runs):
-            runs.append(self.wrk(server, scenario, settings.duration_s))
+            runs.append(self.wrk(server, scenario, duration_s))
             if not self.answers(server):
                 stalled = True
                 break
@@ -400,6 +533,7 @@ class Bench:
                 "path": scenario.path,
                 "method": "POST" if scenario.post else "GET",
                 "connections": scenario.connections,
+                "upstream_delay_ms": scenario.upstream_delay_ms,
                 "expected_status": scenario.expected_status,
                 "errors": errors,
                 "stalled": stalled,
@@ -517,42 +651,167 @@ class Bench:
         SCRATCH.mkdir()
         subprocess.run(["tar", "-x", "-C", str(SCRATCH)], input=archive.stdout, check=True)
 
+    def measure_upstream(self, scenarios: list[Scenario]) -> None:
+        """The stub alone under wrk, at each scenario's delay and connections: the most any
+        server can get through it."""
+        assert self.upstream
+        self.say(f"{UPSTREAM.name}: the stub alone")
+        stub = self.upstream.stub
+        assert stub.process
+        assert stub.log_path
+        command = [sys.executable, "-m", "tests.catalog_stub", "--port", str(stub.port)]
+        process, log = stub.process, stub.log_path
+        server = Server(UPSTREAM, 1, stub.port, SWEEP_DATABASE, "", command, process, 0, log)
+        for scenario in scenarios:
+            self.measure(server, dataclasses.replace(scenario, path=SEARCH_PATH))
+
+    def hold_requests(self, target: Target, count: int, delay_s: float, sample_s: float) -> None:
+        """One worker on SQLite with `count` requests waiting on the upstream at once: its RSS
+        (all processes) and connections to the upstream at their peak."""
+        if target.name in self.not_measured:
+            return
+        assert self.upstream
+        self.say(f"{target.name}: {count} requests waiting {delay_s:g} s on the upstream")
+        # Started with a quick upstream: its first 200 may come from the catalog.
+        self.upstream.set_delay(CATALOG_DELAY_MS / 1000)
+        url = self.new_database(target, "sqlite")
+        try:
+            server = self.start(target, 1, "sqlite", url, HELD_ENV)
+            try:
+                pids = server_pids(server.process.pid)
+
+                def rss() -> int:
+                    return sum(rss_kb(pid) for pid in pids)
+
+                idle = rss()
+                self.upstream.set_delay(delay_s)
+                held = hold(
+                    server.port, CATALOG_PATH, count, sample_s, rss, self.upstream, int(LOAD_CPU)
+                )
+            finally:
+                stop(server.process, grace_s=1)  # its requests are of no use any more
+        finally:
+            self.databases.drop(url)
+        self.memory.append(
+            {
+                "target": target.name,
+                "kind": target.kind,
+                "framework": target.framework,
+                "database": "sqlite",
+                **server.describe(),
+                "workers": server.worker_count,
+                "requests": count,
+                "upstream_delay_s": delay_s,
+                "sample_s": sample_s,
+                "connected": held.connected,
+                "idle_rss_kb": idle,
+                "peak_rss_kb": held.peak_rss_kb,
+                "peak_upstream_connections": held.peak_upstream_connections,
+                "answered": held.answered,
+            }
+        )
+        early = f", {sum(held.answered.values())} answered early" if held.answered else ""
+        self.say(
+            f"  RSS {idle / 1024:.0f} MiB idle, {held.peak_rss_kb / 1024:.0f} MiB at the peak;"
+            f" {held.peak_upstream_connections} upstream connections{early}"
+        )
+
     def run(self, quick: bool, only: set[str] | None, databases: tuple[str, ...]) -> None:
         """Every pass, in an order that puts the comparable figures close together in time."""
         short = [BOOKS] if quick else [BOOKS, BOOKS_256]
         passes: list[tuple[Target, str, int | None, list[Scenario]]] = []
         for database in databases:
             # A smoke run takes on PostgreSQL only what differs there: reads, the grown catalog
-            # (its id sequence) and the writes after it.
+            # (its id sequence) and the writes after it; and the packages' catalog.
             first = database == databases[0]
             scenarios = PACKAGE_SCENARIOS if first or not quick else POSTGRESQL_SMOKE
-            passes += [(target, database, 1, scenarios) for target in PACKAGES]
+            passes += [
+                (target, database, 1, scenarios + catalog_plan(target, database, quick, first))
+                for target in PACKAGES
+            ]
             if not quick:
                 passes.append((DJANGO_POOL, database, 1, short))
-            passes += [(target, database, 1, short) for target in [BASELINE, *SAME_WORK]]
+            passes.append((BASELINE, database, 1, short))
+            passes += [
+                (target, database, 1, short + catalog_plan(target, database, quick, first))
+                for target in SAME_WORK
+            ]
+            passes += [
+                (target, database, 1, catalog_plan(target, database, quick, first))
+                for target in CATALOG_FORMS
+                if catalog_plan(target, database, quick, first)
+            ]
             passes += [(target, database, 1, short) for target in ARTICLES + CEILINGS]
             if first or not quick:
-                passes += [(target, database, 1, short) for target in PEERS]
+                passes += [
+                    (target, database, 1, short + catalog_plan(target, database, quick, first))
+                    for target in PEERS
+                ]
+            if database == SWEEP_DATABASE:
+                sweep = [catalog(CATALOG_DELAY_MS), ON_PAR_CHECK] if quick else SWEEP
+                passes.append((UPSTREAM, database, 1, sweep))
             if first or not quick:
-                passes += [(target, database, None, short) for target in PACKAGES]
+                default_catalog = [] if quick else CATALOG
+                passes += [(target, database, None, short + default_catalog) for target in PACKAGES]
             if not quick:
                 passes.append((DJANGO_POOL, database, None, short))
-                passes += [(target, database, None, short) for target in SAME_WORK + CEILINGS]
+                # The same work's catalog with the default workers: at 64 connections, on one
+                # database (the full run's time).
+                more = CATALOG[:1] if database == SWEEP_DATABASE else []
+                passes += [
+                    (target, database, None, short + (more if target in CATALOG_SAME_WORK else []))
+                    for target in SAME_WORK + CEILINGS
+                ]
+                if more:
+                    passes += [(target, database, None, more) for target in CATALOG_FORMS]
         chosen = [
             (target, database, workers, scenarios)
             for target, database, workers, scenarios in passes
             if database in target.databases and (only is None or target.name in only)
         ]
-        if any(target is BASELINE for target, *_ in chosen):
+        held = (
+            [BY_NAME[name] for name in ("fastapi", "samework-fastapi", "go-nethttp")]
+            if quick
+            else [*PACKAGES, *CATALOG_SAME_WORK, *CATALOG_FORMS, *PEERS]
+        )
+        held = [t for t in held if "sqlite" in databases and (only is None or t.name in only)]
+        wanted = {target for target, *_ in chosen} | set(held)
+        if BASELINE in wanted:
             self.check_baseline()
-        if any(target in PEERS for target, *_ in chosen):
+        if wanted & set(PEERS):
             self.check_peers()
         for target, database, workers, scenarios in chosen:
-            self.serve(target, database, workers, scenarios)
+            if target is UPSTREAM:
+                self.measure_upstream(scenarios)
+            else:
+                self.serve(target, database, workers, scenarios)
+        count, delay_s, sample_s = (
+            (100, 2.0, 1.5) if quick else (HELD_REQUESTS, HELD_DELAY_S, HELD_SAMPLE_S)
+        )
+        for target in held:
+            self.hold_requests(target, count, delay_s, sample_s)
         if not quick:
             for target in PACKAGES:
                 if only is None or target.name in only:
                     self.cold_starts(target)
+
+
+def catalog_plan(target: Target, database: str, quick: bool, first: bool) -> list[Scenario]:
+    """A one-worker pass's catalog scenarios: CATALOG (for the same work beyond SWEEP_DATABASE, at
+    64 connections: the full run's time); on SWEEP_DATABASE, the sweep's other delays for the swept
+    and ON_PAR_CHECK for every package. A smoke run: 64 connections, ON_PAR_CHECK alone of the
+    sweep, and the packages alone beyond the first database."""
+    if target not in [*PACKAGES, *CATALOG_SAME_WORK, *CATALOG_FORMS, *PEERS]:
+        return []
+    if quick and not first and target.kind != "package":
+        return []
+    short = quick or (target.kind == "same-work" and database != SWEEP_DATABASE)
+    plan = CATALOG[:1] if short else list(CATALOG)
+    if database == SWEEP_DATABASE and target.name in SWEPT:
+        plan += [ON_PAR_CHECK] if quick else SWEEP_MORE
+    elif database == SWEEP_DATABASE and target.kind == "package":
+        plan.append(ON_PAR_CHECK)
+    return plan
 
 
 def wait_until_serving(
@@ -671,9 +930,25 @@ def main() -> None:
     databases = (arguments.database,) if arguments.database else DATABASES
     quick = os.environ.get("BENCH_QUICK", "") not in {"", "0"}
     settings = (
-        Settings(quick=True, warmup_s=0, duration_s=1, runs=1, cold_starts=0)
+        Settings(
+            quick=True,
+            warmup_s=0,
+            duration_s=1,
+            runs=1,
+            cold_starts=0,
+            catalog_warmup_s=0,
+            catalog_duration_s=1,
+        )
         if quick
-        else Settings(quick=False, warmup_s=2, duration_s=5, runs=3, cold_starts=3)
+        else Settings(
+            quick=False,
+            warmup_s=2,
+            duration_s=5,
+            runs=3,
+            cold_starts=3,
+            catalog_warmup_s=0,
+            catalog_duration_s=2,
+        )
     )
     started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
@@ -681,10 +956,17 @@ def main() -> None:
         if "postgresql" in databases:
             throwaway.check_postgresql()
         bench = Bench(settings, Path(work), throwaway)
-        bench.say(f"{'Quick' if quick else 'Full'} run; servers on CPU 0, wrk on CPU 1")
+        bench.say(
+            f"{'Quick' if quick else 'Full'} run; servers on CPU 0, wrk and the catalog stub"
+            " on CPU 1"
+        )
+        allow_open_files(4 * HELD_REQUESTS + 1024)
         try:
+            bench.upstream = Upstream(int(LOAD_CPU), Path(work) / "catalog-stub.log")
             bench.run(quick, only, databases)
         finally:
+            if bench.upstream:
+                bench.upstream.stop()
             throwaway.drop_all()
             shutil.rmtree(SCRATCH, ignore_errors=True)
     results = {
@@ -700,6 +982,14 @@ def main() -> None:
         "not_measured": bench.not_measured,
         "results": bench.results,
         "servers": bench.servers,
+        # Each server with many catalog requests waiting on the upstream at once.
+        "memory": bench.memory,
+        "catalog": {
+            "delay_ms": CATALOG_DELAY_MS,
+            "sweep_delays_ms": list(SWEEP_DELAYS_MS),
+            "sweep_database": SWEEP_DATABASE,
+            "on_par_check_ms": ON_PAR_CHECK.upstream_delay_ms,
+        },
         "features": bench.features,
         "code": {
             **{name: code_size(ROOT / f"{name}_books") for name in FRAMEWORKS},

@@ -1,12 +1,15 @@
-// The books list's database work for the Node.js servers: the count and the first page of 100 by
-// id, from the table the FastAPI package's migrations made, as the Python packages' GET /books
-// does on the seed. DATABASE_URL as the Python packages read it: sqlite:///<path> (better-sqlite3)
-// or postgresql://... (pg). The two queries run on their own, as they come; the Python packages read
-// both in one transaction.
+// The database work of the Node.js servers, on the table the FastAPI package's migrations made:
+// the books list's count and first page of 100 by id, as the Python packages' GET /books does on
+// the seed, and one book by id for GET /books/{id}/catalog. DATABASE_URL as the Python packages
+// read it: sqlite:///<path> (better-sqlite3) or postgresql://... (pg). The two queries of the list
+// run on their own, as they come; the Python packages read both in one transaction.
 'use strict';
 
 const COUNT = 'SELECT count(*) AS total FROM book';
 const PAGE = 'SELECT id, title, author FROM book ORDER BY id LIMIT 100 OFFSET 0';
+// SQLite's placeholder, and PostgreSQL's.
+const BOOK = 'SELECT title, author FROM book WHERE id = ?';
+const PG_BOOK = 'SELECT title, author FROM book WHERE id = $1';
 // The Python packages' pools hold at most 15 connections (SQLAlchemy's 5 + 10 overflow); pg's
 // default is 10.
 const MAX_CONNECTIONS = 15;
@@ -18,8 +21,12 @@ function sqlite(path) {
   db.pragma('journal_mode = WAL');
   const count = db.prepare(COUNT);
   const page = db.prepare(PAGE);
+  const book = db.prepare(BOOK);
   // better-sqlite3 is synchronous by design: a query this small returns before a callback could.
-  return async () => ({ total: count.get().total, books: page.all() });
+  return {
+    listBooks: async () => ({ total: count.get().total, books: page.all() }),
+    readBook: async (id) => book.get(id),
+  };
 }
 
 function postgresql(url) {
@@ -28,14 +35,18 @@ function postgresql(url) {
   // up to 2**53, like every JSON number the Python packages send.
   types.setTypeParser(types.builtins.INT8, Number);
   const pool = new Pool({ connectionString: url, max: MAX_CONNECTIONS });
-  return async () => {
-    const [count, page] = [await pool.query(COUNT), await pool.query(PAGE)];
-    return { total: count.rows[0].total, books: page.rows };
+  return {
+    listBooks: async () => {
+      const [count, page] = [await pool.query(COUNT), await pool.query(PAGE)];
+      return { total: count.rows[0].total, books: page.rows };
+    },
+    readBook: async (id) => (await pool.query(PG_BOOK, [id])).rows[0],
   };
 }
 
-function listBooks(url = process.env.DATABASE_URL) {
+// { listBooks, readBook }: readBook(id) is the book's title and author, or undefined.
+function books(url = process.env.DATABASE_URL) {
   return url.startsWith('sqlite:///') ? sqlite(url.slice('sqlite:///'.length)) : postgresql(url);
 }
 
-module.exports = { listBooks };
+module.exports = { books };

@@ -1,4 +1,5 @@
-"""Django + DRF with nothing but the books list: no middleware, no admin, no contract.
+"""Django + DRF with nothing but the books list and a book's catalog record: no middleware, no
+admin, no contract.
 
 The database comes from DATABASE_URL, its connection kept for 60 s as django_books keeps its own.
 """
