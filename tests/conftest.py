@@ -5,6 +5,7 @@ fixture, written in that framework's test idiom, and each test starts from a fre
 holds exactly the seed. `--database=sqlite|postgresql` chooses the database (tests/databases.py).
 """
 
+import socket
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
@@ -33,7 +34,8 @@ from fastapi_books.db import create_db_engine, get_session
 from fastapi_books.main import app as fastapi_app
 from flask_books import create_app
 from flask_books.db import get_engine
-from tests.contract import AUTH, TOKEN
+from tests.catalog_stub import CatalogStub
+from tests.contract import AUTH, CATALOG_TIMEOUT, TOKEN
 from tests.openapi_validation import attach as check_against_openapi
 
 if TYPE_CHECKING:
@@ -77,6 +79,45 @@ def is_live(config: pytest.Config) -> bool:
 def api_token() -> str:
     """The write token the app is configured with; a test may parametrize it (e.g. "" for unset)."""
     return TOKEN
+
+
+# The upstream catalog: one stub for the session (tests/catalog_stub.py), to which every app of
+# the suite is pointed, in-process and live, unless a test points it at one that cannot be reached.
+
+
+@pytest.fixture(scope="session")
+def catalog_stub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogStub]:
+    """The session's catalog stub, started once, on a free port; its output in the session's
+    temporary directory."""
+    log_path = tmp_path_factory.mktemp("catalog-stub") / "stub.log"
+    with CatalogStub(log_path=log_path) as stub:
+        yield stub
+
+
+@pytest.fixture
+def catalog(catalog_stub: CatalogStub) -> CatalogStub:
+    """The catalog stub, at its default behaviour and with no request recorded."""
+    catalog_stub.reset()
+    return catalog_stub
+
+
+@pytest.fixture(scope="session")
+def unreachable_catalog_url() -> Iterator[str]:
+    """A CATALOG_URL that refuses connections: a port bound for the session, never listening."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as bound:
+        bound.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{bound.getsockname()[1]}"
+
+
+@pytest.fixture
+def catalog_url(request: pytest.FixtureRequest) -> str:
+    """The CATALOG_URL the app under test is given: the stub's, or with the indirect parameter
+    "unreachable", one that refuses connections."""
+    if getattr(request, "param", "stub") == "unreachable":
+        url: str = request.getfixturevalue("unreachable_catalog_url")
+        return url
+    stub: CatalogStub = request.getfixturevalue("catalog_stub")
+    return stub.url
 
 
 def reverse_unordered_selects(engine: AnyEngine) -> AnyEngine:
@@ -131,11 +172,14 @@ def django_application(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boo
 def django_client(
     settings: Settings,
     api_token: str,
+    catalog_url: str,
     keep_django_connection: None,
     django_application: BooksWSGIHandler,
 ) -> Iterator[httpx2.Client]:
     """Django + DRF through its real WSGI handler, on pytest-django's test database."""
     settings.BOOKS_API_TOKEN = api_token
+    settings.CATALOG_URL = catalog_url
+    settings.CATALOG_TIMEOUT = CATALOG_TIMEOUT
     settings.ALLOWED_HOSTS = ["localhost"]  # the tests' host, whatever DJANGO_ALLOWED_HOSTS says
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
@@ -172,11 +216,14 @@ def django_unavailable_client(
     monkeypatch: pytest.MonkeyPatch,
     test_databases: "TestDatabases",
     api_token: str,
+    catalog_url: str,
     settings: Settings,
     django_application: BooksWSGIHandler,
 ) -> Iterator[httpx2.Client]:
     """Django whose database cannot be reached: new connections go where nothing answers."""
     settings.BOOKS_API_TOKEN = api_token
+    settings.CATALOG_URL = catalog_url
+    settings.CATALOG_TIMEOUT = CATALOG_TIMEOUT
     nowhere = environ.Env.db_url_config(test_databases.unreachable_url("django"))
     for key in ("NAME", "HOST", "PORT"):
         monkeypatch.setitem(connection.settings_dict, key, nowhere[key])
@@ -189,9 +236,17 @@ def django_unavailable_client(
 # an app context.
 
 
-def flask_app(database_url: str, api_token: str) -> Flask:
+def flask_app(database_url: str, api_token: str, catalog_url: str) -> Flask:
     """A Flask app from the factory, configured for one test."""
-    return create_app({"TESTING": True, "DATABASE_URL": database_url, "BOOKS_API_TOKEN": api_token})
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "BOOKS_API_TOKEN": api_token,
+            "CATALOG_URL": catalog_url,
+            "CATALOG_TIMEOUT": CATALOG_TIMEOUT,
+        }
+    )
 
 
 def flask_test_client(app: Flask) -> Iterator[httpx2.Client]:
@@ -203,9 +258,11 @@ def flask_test_client(app: Flask) -> Iterator[httpx2.Client]:
 
 
 @pytest.fixture
-def flask_client(test_databases: "TestDatabases", api_token: str) -> Iterator[httpx2.Client]:
+def flask_client(
+    test_databases: "TestDatabases", api_token: str, catalog_url: str
+) -> Iterator[httpx2.Client]:
     """Flask on the session's database (prepared by `flask init-db`), reset to the seed."""
-    app = flask_app(test_databases.seeded("flask").url, api_token)
+    app = flask_app(test_databases.seeded("flask").url, api_token, catalog_url)
     with app.app_context():
         reverse_unordered_selects(get_engine())
     yield from flask_test_client(app)
@@ -213,15 +270,27 @@ def flask_client(test_databases: "TestDatabases", api_token: str) -> Iterator[ht
 
 @pytest.fixture
 def flask_unavailable_client(
-    test_databases: "TestDatabases", api_token: str
+    test_databases: "TestDatabases", api_token: str, catalog_url: str
 ) -> Iterator[httpx2.Client]:
     """Flask whose database cannot be reached."""
-    app = flask_app(test_databases.unreachable_url("flask"), api_token)
+    app = flask_app(test_databases.unreachable_url("flask"), api_token, catalog_url)
     yield from flask_test_client(app)
 
 
 # FastAPI: the documented dependency override for the session, on the test's own engine; the
-# token comes from the environment, which get_settings() reads afresh once its cache is cleared.
+# token and the catalog come from the environment, which get_settings() reads afresh once its
+# cache is cleared.
+
+
+@pytest.fixture
+def fastapi_catalog(monkeypatch: pytest.MonkeyPatch, catalog_url: str) -> Iterator[None]:
+    """Set CATALOG_URL and CATALOG_TIMEOUT for FastAPI, and forget the cached settings around the
+    test."""
+    monkeypatch.setenv("CATALOG_URL", catalog_url)
+    monkeypatch.setenv("CATALOG_TIMEOUT", str(CATALOG_TIMEOUT))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -255,7 +324,9 @@ def fastapi_test_client(engine: AsyncEngine) -> Iterator[httpx2.Client]:
 
 
 @pytest.fixture
-def fastapi_client(test_databases: "TestDatabases", fastapi_token: None) -> Iterator[httpx2.Client]:
+def fastapi_client(
+    test_databases: "TestDatabases", fastapi_token: None, fastapi_catalog: None
+) -> Iterator[httpx2.Client]:
     """FastAPI on the session's database (prepared by initial_data), reset to the seed."""
     engine = create_db_engine(test_databases.seeded("fastapi").url)
     reverse_unordered_selects(engine)
@@ -264,7 +335,7 @@ def fastapi_client(test_databases: "TestDatabases", fastapi_token: None) -> Iter
 
 @pytest.fixture
 def fastapi_unavailable_client(
-    test_databases: "TestDatabases", fastapi_token: None
+    test_databases: "TestDatabases", fastapi_token: None, fastapi_catalog: None
 ) -> Iterator[httpx2.Client]:
     """FastAPI whose database cannot be reached."""
     engine = create_db_engine(test_databases.unreachable_url("fastapi"))

@@ -31,6 +31,24 @@ NO_BOOK = "There is no book with this id."
 INVALID_INPUT = {"body": "The body is invalid.", "query": "The query parameters are invalid."}
 DATABASE_UNAVAILABLE = "The database is unavailable; try again later."
 KEPT_CHANGING = "The book kept changing while this request tried to write it; try again."
+# Calling the catalog: the three answers that are the upstream's.
+CATALOG_NO_RECORD = "The catalog has no record of this book."
+CATALOG_UNREADABLE = "The catalog could not be read."
+CATALOG_TOO_SLOW = "The catalog did not answer in time."
+# The request upstream: its path, and the query besides the book's title and author.
+CATALOG_SEARCH_PATH = "/search.json"
+CATALOG_QUERY = {"limit": "1", "fields": "key,first_publish_year,isbn"}
+MAX_ISBNS = 5
+# The suite gives every app this CATALOG_TIMEOUT (the default, 2, is each package's own test's):
+# short, so that the tests of the timeout are quick.
+CATALOG_TIMEOUT = 1.0
+PACKAGES = {"django": "django_books", "flask": "flask_books", "fastapi": "fastapi_books"}
+
+
+def catalog_user_agent(framework: str) -> str:
+    """The User-Agent a framework's package sends to the catalog."""
+    return f"books-three-ways/1.2 ({PACKAGES[framework]})"
+
 
 # The writes that take a JSON body, each on a path where it is allowed.
 BODY_WRITES = [("POST", "/books"), ("PUT", "/books/1"), ("PATCH", "/books/1")]
@@ -38,6 +56,7 @@ BODY_WRITES = [("POST", "/books"), ("PUT", "/books/1"), ("PATCH", "/books/1")]
 ALLOWED_METHODS = {
     "/books": {"GET", "HEAD", "OPTIONS", "POST"},
     "/books/1": {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "PUT"},
+    "/books/1/catalog": {"GET", "HEAD", "OPTIONS"},
     "/health": {"GET", "HEAD", "OPTIONS"},
     "/openapi.json": {"GET", "HEAD", "OPTIONS"},
     "/docs": {"GET", "HEAD", "OPTIONS"},

@@ -1,9 +1,10 @@
 """schemathesis with the canonical OpenAPI document against each server, started as `make serve-*`.
 
 For each framework: the server started as `make serve-<framework>` starts it (on a free port, with a
-throwaway database, by `served` from make docs-check), then `schemathesis run
-shared_fixtures/openapi.yaml` with every check (schemathesis.toml says which one is off, and why)
-and the write token. Exits non-zero when any run finds a failure.
+throwaway database, by `served` from make docs-check, its CATALOG_URL the catalog stub of
+tests/catalog_stub.py), then `schemathesis run shared_fixtures/openapi.yaml` with every check
+(schemathesis.toml says which one is off, and why) and the write token. Exits non-zero when any run
+finds a failure.
 
     python -m tests.fuzz_servers [django] [flask] [fastapi]
 
@@ -18,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.catalog_stub import CatalogStub
+from tests.contract import CATALOG_TIMEOUT
 from tests.docs_check import FRAMEWORKS, REPO_ROOT, served
 
 
@@ -51,12 +54,17 @@ def main() -> int:
     examples = os.environ.get("FUZZ_EXAMPLES", "100")
     seed = os.environ.get("FUZZ_SEED", "1")
     results = {}
-    for framework in frameworks:
-        started = time.monotonic()
-        passed = fuzz(framework, examples, seed)
-        results[framework] = (
-            f"{'passed' if passed else 'FAILED'} in {time.monotonic() - started:.0f} s"
-        )
+    # The servers inherit this environment: GET /books/{id}/catalog asks the stub, which answers
+    # every search with its one record at once.
+    with CatalogStub() as catalog:
+        os.environ["CATALOG_URL"] = catalog.url
+        os.environ["CATALOG_TIMEOUT"] = str(CATALOG_TIMEOUT)
+        for framework in frameworks:
+            started = time.monotonic()
+            passed = fuzz(framework, examples, seed)
+            results[framework] = (
+                f"{'passed' if passed else 'FAILED'} in {time.monotonic() - started:.0f} s"
+            )
     print(f"\nschemathesis, {examples} examples per operation, seed {seed}:")
     for framework, result in results.items():
         print(f"  {framework}: {result}")

@@ -1,8 +1,10 @@
 """Differential test: one random sequence of requests, sent to all three apps, must get one answer.
 
 A Hypothesis state machine creates, reads, lists, replaces, patches and deletes books, with bad
-ids, invalid bodies and missing or wrong tokens mixed in, and reads and writes on condition
-(If-None-Match, If-Match) with the current tag, a stale one, `*`, a weak or a malformed one.
+ids, invalid bodies and missing or wrong tokens mixed in, reads and writes on condition
+(If-None-Match, If-Match) with the current tag, a stale one, `*`, a weak or a malformed one, and
+reads books' catalog records from the catalog stub, which answers each time as the step says (a
+record, none, an error status, a body of the wrong shape).
 Every request goes to Django, Flask and FastAPI, each on its own database (the contract suite's,
 reset to the seed before each sequence), and the three responses must agree on the status, the
 contract's headers (the ETag too) and the body (problems by type, title and status; a 422's
@@ -40,6 +42,7 @@ from hypothesis.stateful import (
 )
 
 from django_books.books.models import Book as DjangoBook
+from tests.catalog_stub import CatalogStub
 from tests.contract import AUTH, MAX_ID, describe, etag
 from tests.openapi_validation import attach as check_against_openapi
 
@@ -107,6 +110,17 @@ QUERY_NUMBER = st.one_of(
 RAW_BODIES = [b"", b"{", b'{"title": NaN}', b"[" * 50_000, b"\xff"]
 JSON = {"Content-Type": "application/json"}
 CONTENT_TYPES = ["application/json", "text/plain", "application/JSON; charset=utf-8", None]
+# How the catalog stub answers a catalog read: each at once (the timeout is test_catalog.py's).
+CATALOG_DOC = {"key": "/works/OL1W", "first_publish_year": 1984, "isbn": ["1", "2", "3"]}
+CATALOG_ANSWERS: dict[str, dict[str, object]] = {
+    "the stub's record": {},
+    "a record without year and isbn": {"body": json.dumps({"docs": [{"key": "/works/OL2W"}]})},
+    "no record": {"body": json.dumps({"docs": []})},
+    "500": {"status": 500},
+    "year a bool": {"body": json.dumps({"docs": [{**CATALOG_DOC, "first_publish_year": True}]})},
+    "not JSON": {"body": "<html>", "content_type": "text/html"},
+    "connection closed": {"fault": "close"},
+}
 
 
 @contextmanager
@@ -166,9 +180,15 @@ class ThreeApps(RuleBasedStateMachine):
 
     books: Bundle[int] = Bundle("books")
 
-    def __init__(self, clients: dict[str, httpx2.Client], databases: "TestDatabases") -> None:
+    def __init__(
+        self,
+        clients: dict[str, httpx2.Client],
+        databases: "TestDatabases",
+        catalog: CatalogStub,
+    ) -> None:
         super().__init__()
         self.clients = clients
+        self.catalog = catalog
         self.django_database = rolled_back_django_database()
         self.django_database.__enter__()
         databases.seeded("flask")
@@ -332,6 +352,16 @@ class ThreeApps(RuleBasedStateMachine):
             headers["Content-Type"] = content_type
         self.send(method, path, content=content, headers=headers)
 
+    @rule(
+        book_id=books | st.sampled_from(BAD_IDS),
+        method=st.sampled_from(["GET", "GET", "HEAD", "OPTIONS", "POST"]),
+        answer=st.sampled_from(sorted(CATALOG_ANSWERS)),
+    )
+    def catalog_read(self, book_id: int | str, method: str, answer: str) -> None:
+        """GET, HEAD, OPTIONS or POST /books/{id}/catalog, the stub answering as `answer` says."""
+        self.catalog.configure(**CATALOG_ANSWERS[answer])
+        self.send(method, f"/books/{book_id}/catalog")
+
     @rule(path=st.sampled_from(["/books", "/health"]), method=st.sampled_from(["HEAD", "OPTIONS"]))
     def head_or_options(self, path: str, method: str) -> None:
         """HEAD and OPTIONS on the collection and on /health."""
@@ -349,6 +379,7 @@ def test_the_three_apps_answer_alike(
     flask_client: httpx2.Client,
     fastapi_client: httpx2.Client,
     test_databases: "TestDatabases",
+    catalog: CatalogStub,
 ) -> None:
     """Every step of every generated sequence gets the same answer from all three apps."""
     # Each response must also be one the canonical document describes.
@@ -359,7 +390,7 @@ def test_the_three_apps_answer_alike(
     }
     run_state_machine_as_test(
         # Hypothesis documents any factory returning a machine; its annotation says a class.
-        lambda: ThreeApps(clients, test_databases),  # type: ignore[arg-type]
+        lambda: ThreeApps(clients, test_databases, catalog),  # type: ignore[arg-type]
         settings=settings(
             max_examples=FUZZ_EXAMPLES or 20,
             stateful_step_count=50 if FUZZ_EXAMPLES else 20,

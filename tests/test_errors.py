@@ -6,6 +6,9 @@ import pytest
 from tests.contract import (
     ALLOWED_METHODS,
     AUTH,
+    CATALOG_NO_RECORD,
+    CATALOG_TOO_SLOW,
+    CATALOG_UNREADABLE,
     DATABASE_UNAVAILABLE,
     DETAILS,
     INVALID_INPUT,
@@ -26,7 +29,9 @@ from tests.contract import (
 def test_the_contract_fixes_a_detail_for_every_problem_status() -> None:
     """CONTRACT.md's detail table, as the suite reads it, covers every status the suite checks."""
     assert set(DETAILS) == set(REASON_PHRASES) - {403}
-    assert {NO_ROUTE, NO_BOOK} == DETAILS[404]
+    assert {NO_ROUTE, NO_BOOK, CATALOG_NO_RECORD} == DETAILS[404]
+    assert {CATALOG_UNREADABLE} == DETAILS[502]
+    assert {CATALOG_TOO_SLOW} == DETAILS[504]
     assert set(INVALID_INPUT.values()) == DETAILS[422]
     assert {DATABASE_UNAVAILABLE, KEPT_CHANGING} == DETAILS[503]
 
@@ -38,6 +43,8 @@ UNKNOWN_PATHS = [
     "/books/1/",
     "/health/",
     "/books/1/reviews",
+    "/books/1/catalog/",
+    "/books//1/catalog",
     "/BOOKS",
     "//books",
     "/books//1",
@@ -52,6 +59,7 @@ NOT_ALLOWED = [
     ("PUT", "/books"),
     ("PATCH", "/books"),
     ("POST", "/books/1"),
+    ("PUT", "/books/1/catalog"),
     ("POST", "/health"),
     ("DELETE", "/health"),
     ("POST", "/docs"),

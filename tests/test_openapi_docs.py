@@ -73,6 +73,34 @@ def test_comparison_covers_conditional_headers(
         assert line.startswith(f"fastapi {start}"), found
 
 
+CATALOG_PATH = "/books/{id}/catalog"
+
+
+def test_canonical_document_has_the_catalog_operations() -> None:
+    """/books/{id}/catalog is a path of the canonical document, with GET's 200, 404, 502, 503
+    and 504, so every generated document is compared on it."""
+    operations = CANONICAL["paths"][CATALOG_PATH]
+    assert {"get", "head", "options"} <= set(operations)
+    assert set(operations["get"]["responses"]) == {"200", "404", "502", "503", "504"}
+
+
+def test_comparison_covers_the_catalog_path() -> None:
+    """A generated document without /books/{id}/catalog, or whose record lacks `isbns`, differs."""
+    missing = copy.deepcopy(CANONICAL)
+    del missing["paths"][CATALOG_PATH]
+    assert compare(CANONICAL, missing, "flask") == [
+        "flask GET /books/{0}/catalog: not in the generated document"
+    ]
+    renamed = copy.deepcopy(CANONICAL)
+    renamed["paths"]["/books/{book_id}/catalog"] = renamed["paths"].pop(CATALOG_PATH)
+    assert compare(CANONICAL, renamed, "flask") == []
+    without_isbns = copy.deepcopy(CANONICAL)
+    del without_isbns["components"]["schemas"]["CatalogRecord"]["properties"]["isbns"]
+    found = compare(CANONICAL, without_isbns, "flask")
+    assert found, "a record without isbns passed the comparison"
+    assert all(line.startswith("flask GET /books/{0}/catalog: ") for line in found), found
+
+
 TEXT_PATTERN = re.compile(CANONICAL["components"]["schemas"]["BookText"]["pattern"])
 
 

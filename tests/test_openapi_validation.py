@@ -16,6 +16,8 @@ JSON = {"Content-Type": "application/json"}
 PROBLEM_JSON = {"Content-Type": "application/problem+json"}
 ETAG = {"ETag": '"1"'}
 STALE = {**PROBLEM, "title": "Precondition Failed", "status": 412}
+RECORD = {"key": "/works/OL893415W", "first_publish_year": 1965, "isbns": ["9780441013593"]}
+BAD_GATEWAY = {**PROBLEM, "title": "Bad Gateway", "status": 502}
 
 
 def answer(method: str, path: str, status: int, headers: dict[str, str], body: Any = None) -> None:
@@ -41,6 +43,12 @@ def answer(method: str, path: str, status: int, headers: dict[str, str], body: A
         ("GET", "/books/01", 404, PROBLEM_JSON, PROBLEM),
         ("GET", "/nowhere", 404, PROBLEM_JSON, PROBLEM),
         ("OPTIONS", "/health", 204, {"Allow": "GET, HEAD, OPTIONS"}, None),
+        ("GET", "/books/1/catalog", 200, JSON, RECORD),
+        ("GET", "/books/1/catalog", 200, JSON, {**RECORD, "first_publish_year": None}),
+        ("HEAD", "/books/1/catalog", 200, JSON, None),
+        ("GET", "/books/1/catalog", 502, PROBLEM_JSON, BAD_GATEWAY),
+        ("HEAD", "/books/1/catalog", 504, PROBLEM_JSON, None),
+        ("OPTIONS", "/books/1/catalog", 204, {"Allow": "GET, HEAD, OPTIONS"}, None),
         (
             "DELETE",
             "/books",
@@ -78,6 +86,13 @@ def test_described_responses_pass(
         ("DELETE", "/books/1", 204, JSON, None, "no body is documented"),
         ("OPTIONS", "/books", 204, {"Allow": "GET, HEAD, OPTIONS"}, None, "Allow lists"),
         ("DELETE", "/health", 405, PROBLEM_JSON, PROBLEM, "required header allow"),
+        ("GET", "/books/1/catalog", 200, {**JSON, **ETAG}, RECORD, "ETag is not documented"),
+        ("GET", "/books/1/catalog", 200, JSON, {**RECORD, "isbns": ["1"] * 6}, "body $"),
+        ("GET", "/books/1/catalog", 200, JSON, {**RECORD, "title": "Dune"}, "body $"),
+        ("GET", "/books/1/catalog", 200, JSON, {**RECORD, "first_publish_year": "1965"}, "body"),
+        ("GET", "/books/1/catalog", 500, PROBLEM_JSON, PROBLEM, "status 500 is not documented"),
+        ("GET", "/books/1/catalog/", 200, JSON, RECORD, "no route"),
+        ("OPTIONS", "/books/1/catalog", 204, {"Allow": "GET, OPTIONS"}, None, "Allow lists"),
     ],
 )
 def test_undescribed_responses_fail(

@@ -3,29 +3,48 @@ and the write paths when another request changes the book between its lookup and
 
 import io
 import json
+import logging
 import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from wsgiref.util import setup_testing_defaults
 
 import httpx2
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, models
+from django.db import connection, connections, models
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
+from psycopg_pool import ConnectionPool
 
+from django_books.books import views
+from django_books.books.catalog import search_catalog
 from django_books.books.models import Book
 from django_books.books.serializers import BookSerializer
 from django_books.books.views import BookViewSet
-from django_books.wsgi import application
-from tests.contract import AUTH, MAX_BODY_BYTES, NO_BOOK, SEED, assert_problem, describe
+from django_books.wsgi import BooksWSGIHandler, application
+from tests.catalog_stub import CatalogStub
+from tests.contract import (
+    AUTH,
+    CATALOG_TIMEOUT,
+    CATALOG_TOO_SLOW,
+    CATALOG_UNREADABLE,
+    DATABASE_UNAVAILABLE,
+    MAX_BODY_BYTES,
+    NO_BOOK,
+    SEED,
+    assert_problem,
+    describe,
+)
 
 REPO_ROOT: Path = settings.BASE_DIR
 SETTINGS_VARIABLES = {
@@ -35,11 +54,15 @@ SETTINGS_VARIABLES = {
     "DJANGO_DEBUG",
     "DJANGO_ALLOWED_HOSTS",
     "DJANGO_LOG_LEVEL",
+    "DJANGO_DATABASE_POOL_SIZE",
+    "CATALOG_URL",
+    "CATALOG_TIMEOUT",
 }
 READ_SETTINGS = (
     "import json; from django_books import settings as s; print(json.dumps({"
     "'database': s.DATABASES['default'], 'token': s.BOOKS_API_TOKEN,"
-    " 'secret_key': s.SECRET_KEY, 'debug': s.DEBUG}))"
+    " 'secret_key': s.SECRET_KEY, 'debug': s.DEBUG,"
+    " 'catalog_url': s.CATALOG_URL, 'catalog_timeout': s.CATALOG_TIMEOUT}))"
 )
 WSGI_TOKEN = "wsgi-token"
 WSGICall = Callable[[dict[str, Any]], tuple[int, Any]]
@@ -118,25 +141,33 @@ def test_migrate_again_keeps_deletions_and_the_id_sequence(tmp_path: Path) -> No
 
 
 def test_settings_come_from_the_environment(tmp_path: Path) -> None:
-    """DATABASE_URL, BOOKS_API_TOKEN, DJANGO_SECRET_KEY and DJANGO_DEBUG are read at startup."""
+    """DATABASE_URL, BOOKS_API_TOKEN, DJANGO_SECRET_KEY, DJANGO_DEBUG and the catalog's
+    CATALOG_URL and CATALOG_TIMEOUT are read at startup."""
     database = tmp_path / "elsewhere.sqlite3"
     configured = read_settings(
         DATABASE_URL=f"sqlite:///{database}",
         BOOKS_API_TOKEN="s3cret-token",
         DJANGO_SECRET_KEY="a-production-secret",
         DJANGO_DEBUG="true",
+        CATALOG_URL="http://127.0.0.1:9/catalog",
+        CATALOG_TIMEOUT="0.5",
     )
     assert configured["database"]["ENGINE"] == "django.db.backends.sqlite3"
     assert configured["database"]["NAME"] == str(database)
     assert configured["token"] == "s3cret-token"
     assert configured["secret_key"] == "a-production-secret"
     assert configured["debug"] is True
+    assert configured["catalog_url"] == "http://127.0.0.1:9/catalog"
+    assert configured["catalog_timeout"] == 0.5
 
 
 def test_database_settings_for_sqlite_and_postgresql(tmp_path: Path) -> None:
-    """SQLite waits for the write lock (WAL, IMMEDIATE, 20 s); PostgreSQL connects within 3 s.
+    """SQLite waits for the write lock (WAL, IMMEDIATE, 20 s); PostgreSQL connects within 3 s,
+    from a pool of at most 4 connections per worker (DJANGO_DATABASE_POOL_SIZE) that a request
+    waits 3 s for.
 
-    Both keep connections for a minute and check them before reuse.
+    SQLite's connection is kept for 60 s (DJANGO_CONN_MAX_AGE); PostgreSQL's goes back to the pool
+    after each request. Both check a connection before a request uses it.
     """
     sqlite = read_settings(DATABASE_URL=f"sqlite:///{tmp_path / 'books.sqlite3'}")["database"]
     assert sqlite["OPTIONS"] == {
@@ -146,19 +177,34 @@ def test_database_settings_for_sqlite_and_postgresql(tmp_path: Path) -> None:
     }
     postgresql = read_settings(DATABASE_URL="postgresql://books:pw@db.example:5433/books")
     assert postgresql["database"]["ENGINE"] == "django.db.backends.postgresql"
-    assert postgresql["database"]["OPTIONS"] == {"connect_timeout": 3}
+    pool = {
+        "name": "django_books",
+        "min_size": 1,
+        "max_size": 4,
+        "timeout": 3,
+        "reconnect_timeout": 1,
+    }
+    assert postgresql["database"]["OPTIONS"] == {"connect_timeout": 3, "pool": pool}
+    smaller = read_settings(
+        DATABASE_URL="postgresql://books:pw@db.example:5433/books", DJANGO_DATABASE_POOL_SIZE="2"
+    )
+    assert smaller["database"]["OPTIONS"]["pool"]["max_size"] == 2
+    assert sqlite["CONN_MAX_AGE"] == 60
+    assert postgresql["database"]["CONN_MAX_AGE"] == 0
     for database in (sqlite, postgresql["database"]):
-        assert database["CONN_MAX_AGE"] == 60
         assert database["CONN_HEALTH_CHECKS"] is True
 
 
 def test_settings_defaults_are_safe() -> None:
-    """Without the environment: DEBUG off, no write token, var/django.sqlite3, a marked dev key."""
+    """Without the environment: DEBUG off, no write token, var/django.sqlite3, a marked dev key;
+    Open Library itself, given 2 s."""
     configured = read_settings()
     assert configured["debug"] is False
     assert configured["token"] == ""
     assert configured["database"]["NAME"] == str(REPO_ROOT / "var" / "django.sqlite3")
     assert configured["secret_key"].startswith("django-insecure-")
+    assert configured["catalog_url"] == "https://openlibrary.org"
+    assert configured["catalog_timeout"] == 2.0
 
 
 @pytest.fixture
@@ -363,3 +409,191 @@ def test_search_filters_the_list_only(django_client: httpx2.Client) -> None:
     response = django_client.get("/books/1?search=nothing-matches")
     assert response.status_code == 200, describe(response)
     assert response.json() == SEED[0]
+
+
+# GET /books/{id}/catalog: the database connection while the upstream is asked, the pool's limit,
+# the log of an upstream fault, and the process's one HTTP client.
+
+
+class NewThreadTransport(httpx2.BaseTransport):
+    """Each request on a thread of its own, as a server runs it: with a database connection of
+    its own, outside the test's transaction, closed (or given back to the pool) at its end."""
+
+    def __init__(self, app: BooksWSGIHandler) -> None:
+        self.transport = httpx2.WSGITransport(app=app)
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Send the request from a one-off thread and read the whole response there."""
+
+        def send() -> httpx2.Response:
+            try:
+                response = self.transport.handle_request(request)
+                response.read()
+                return response
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            return thread.submit(send).result()
+
+
+@pytest.fixture
+def new_thread_client(
+    django_client: httpx2.Client, django_application: BooksWSGIHandler
+) -> Iterator[httpx2.Client]:
+    """django_client's app and settings, each request on a new thread."""
+    transport = NewThreadTransport(django_application)
+    with httpx2.Client(transport=transport, base_url=django_client.base_url) as client:
+        yield client
+
+
+@pytest.fixture
+def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[ConnectionPool[Any]]:
+    """Django's psycopg pool on the test database, at most 2 connections waited for 0.5 s."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Django's connection pool is PostgreSQL's: run with --database=postgresql")
+    monkeypatch.setitem(
+        connection.settings_dict["OPTIONS"], "pool", {"min_size": 1, "max_size": 2, "timeout": 0.5}
+    )
+    # As settings.py does on PostgreSQL: the pool takes the place of persistent connections.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    postgresql: Any = connection  # django-stubs 5.2 does not know the pool yet
+    pool: ConnectionPool[Any] = postgresql.pool
+    pool.open(wait=True)
+    yield pool
+    postgresql.close_pool()
+
+
+@pytest.mark.django_db
+def test_the_catalog_is_asked_with_no_database_connection_held(
+    new_thread_client: httpx2.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The view closes its connection (gives it back to the pool, on PostgreSQL) before it asks
+    the upstream, with no transaction open: a slow catalog cannot take the database's
+    connections from every other request.
+
+    Django keeps an in-memory SQLite database (the test database on SQLite) open whatever
+    close() is asked: there, that close() is called is what can be seen.
+    """
+    events: list[tuple[str, bool]] = []
+    wrapper_class = type(connections["default"])
+    close = wrapper_class.close
+
+    def record_close(database: Any) -> None:
+        events.append(("close", database.in_atomic_block))
+        close(database)
+
+    def search(title: str, author: str) -> dict[str, Any] | None:
+        in_memory = (
+            isinstance(connection.connection, sqlite3.Connection)
+            and cast(SQLiteWrapper, connections["default"]).is_in_memory_db()
+        )
+        events.append(("search", connection.connection is None or in_memory))
+        return search_catalog(title, author)
+
+    monkeypatch.setattr(wrapper_class, "close", record_close)
+    monkeypatch.setattr(views, "search_catalog", search)
+    response = new_thread_client.get("/books/1/catalog")
+    assert response.status_code == 200, describe(response)
+    assert events[:2] == [("close", False), ("search", True)]
+
+
+@pytest.mark.django_db
+def test_the_pooled_connection_is_back_in_the_pool_while_the_catalog_is_asked(
+    new_thread_client: httpx2.Client,
+    pool: ConnectionPool[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On PostgreSQL the book's lookup takes a connection from the pool, and gives it back
+    before the upstream is asked."""
+    checked_out_while_asking = []
+
+    def search(title: str, author: str) -> dict[str, Any] | None:
+        stats = pool.get_stats()
+        checked_out_while_asking.append(stats["pool_size"] - stats["pool_available"])
+        return search_catalog(title, author)
+
+    monkeypatch.setattr(views, "search_catalog", search)
+    response = new_thread_client.get("/books/1/catalog")
+    assert response.status_code == 200, describe(response)
+    assert checked_out_while_asking == [0]
+
+
+@pytest.mark.django_db
+def test_a_request_that_finds_every_pooled_connection_taken_is_503(
+    new_thread_client: httpx2.Client, pool: ConnectionPool[Any], catalog: CatalogStub
+) -> None:
+    """With every connection of the pool held, a request waits the pool's timeout, then is the
+    database's 503 (psycopg_pool's PoolTimeout is an OperationalError), never a 500; the
+    catalog is not asked. Once the connections are back, the same request is served."""
+    held = [pool.getconn() for _ in range(pool.max_size)]
+    try:
+        started = time.monotonic()
+        response = new_thread_client.get("/books/1/catalog")
+        waited = time.monotonic() - started
+    finally:
+        for pooled_connection in held:
+            pool.putconn(pooled_connection)
+    assert_problem(response, 503, DATABASE_UNAVAILABLE)
+    assert 0.5 <= waited < 3, f"answered after {waited:.2f} s, with a pool timeout of 0.5 s"
+    assert catalog.requests() == []
+    response = new_thread_client.get("/books/1/catalog")
+    assert response.status_code == 200, describe(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("behaviour", "status", "detail", "named"),
+    [
+        ({"status": 500}, 502, CATALOG_UNREADABLE, "it answered 500"),
+        ({"body": "<html>"}, 502, CATALOG_UNREADABLE, "not JSON"),
+        ({"delay": 2 * CATALOG_TIMEOUT}, 504, CATALOG_TOO_SLOW, "ReadTimeout"),
+    ],
+    ids=["status-500", "not-json", "too-slow"],
+)
+def test_an_upstream_fault_is_one_warning_line_without_traceback(
+    django_client: httpx2.Client,
+    catalog: CatalogStub,
+    caplog: pytest.LogCaptureFixture,
+    behaviour: dict[str, Any],
+    status: int,
+    detail: str,
+    named: str,
+) -> None:
+    """Django logs every 5xx at ERROR; a fault of the upstream is one WARNING naming it."""
+    catalog.configure(**behaviour)
+    with caplog.at_level(logging.INFO):
+        response = django_client.get("/books/1/catalog")
+    assert_problem(response, status, detail)
+    logged = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert [(record.levelname, record.exc_info) for record in logged] == [("WARNING", None)]
+    assert named in logged[0].getMessage()
+
+
+@pytest.mark.django_db
+def test_a_body_that_trickles_in_is_504_one_chunk_after_the_deadline(
+    django_client: httpx2.Client, catalog: CatalogStub
+) -> None:
+    """httpx2's read timeout bounds each wait for a chunk, not the body: the deadline is checked
+    between chunks, so the answer comes at most one chunk's wait after CATALOG_TIMEOUT."""
+    interval = 0.2
+    catalog.configure(fault="trickle", trickle_interval=interval)
+    started = time.monotonic()
+    response = django_client.get("/books/1/catalog")
+    elapsed = time.monotonic() - started
+    assert_problem(response, 504, CATALOG_TOO_SLOW)
+    assert CATALOG_TIMEOUT <= elapsed < CATALOG_TIMEOUT + interval + 0.5, f"{elapsed:.2f} s"
+
+
+def test_the_catalog_client_is_made_once_per_process_and_closed_at_exit() -> None:
+    """get_client() makes the client on first use and keeps it; it is closed when the process
+    exits (an exit function registered before it runs after its own)."""
+    script = (
+        "import atexit, django; django.setup()\n"
+        "from django_books.books.catalog import get_client\n"
+        "atexit.register(lambda: print('closed at exit:', client.is_closed))\n"
+        "client = get_client()\n"
+        "print('the same client:', client is get_client(), 'closed:', client.is_closed)\n"
+    )
+    output = run_in_repo("-c", script, DJANGO_SETTINGS_MODULE="django_books.settings")
+    assert output.splitlines() == ["the same client: True closed: False", "closed at exit: True"]

@@ -1,27 +1,43 @@
-"""FastAPI-specific checks: schema and seed setup, settings from the environment, the CLI, and
-writes racing other requests at the moments a race can be pinned down in-process."""
+"""FastAPI-specific checks: schema and seed setup, settings from the environment, the CLI,
+writes racing other requests at the moments a race can be pinned down in-process, and the catalog
+client's life and the database connection while the catalog is awaited."""
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy import Engine, QueuePool, event, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Session, col, create_engine, select
 
-from fastapi_books import db
+from fastapi_books import db, main
+from fastapi_books.catalog import CatalogSession, catalog_session
 from fastapi_books.config import REPO_ROOT, get_settings
 from fastapi_books.db import create_db_engine, init_db
 from fastapi_books.main import app
 from fastapi_books.models import Book
-from tests.contract import AUTH, NO_BOOK, SEED, assert_problem, describe
+from tests.catalog_stub import CatalogStub
+from tests.contract import (
+    AUTH,
+    CATALOG_TIMEOUT,
+    CATALOG_TOO_SLOW,
+    CATALOG_UNREADABLE,
+    NO_BOOK,
+    SEED,
+    assert_problem,
+    describe,
+)
 
 if TYPE_CHECKING:
     from tests.databases import TestDatabases
@@ -108,18 +124,25 @@ def test_settings_come_from_the_environment(
     """DATABASE_URL and BOOKS_API_TOKEN are read from the environment."""
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/elsewhere.sqlite3")
     monkeypatch.setenv("BOOKS_API_TOKEN", "s3cret")
+    monkeypatch.setenv("CATALOG_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("CATALOG_TIMEOUT", "0.5")
     settings = get_settings()
     assert settings.database_url == "sqlite:////tmp/elsewhere.sqlite3"
     assert settings.books_api_token.get_secret_value() == "s3cret"
+    assert settings.catalog_url == "http://127.0.0.1:9"
+    assert settings.catalog_timeout == 0.5
 
 
 def test_settings_defaults(monkeypatch: pytest.MonkeyPatch, fresh_settings: None) -> None:
-    """Unset: a SQLite file under var/ of the repository, and no token (every write is 401)."""
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("BOOKS_API_TOKEN", raising=False)
+    """Unset: a SQLite file under var/ of the repository, no token (every write is 401), and
+    Open Library with 2 seconds for the whole exchange."""
+    for name in ("DATABASE_URL", "BOOKS_API_TOKEN", "CATALOG_URL", "CATALOG_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
     settings = get_settings()
     assert settings.database_url == f"sqlite:///{REPO_ROOT / 'var' / 'fastapi.sqlite3'}"
     assert settings.books_api_token.get_secret_value() == ""
+    assert settings.catalog_url == "https://openlibrary.org"
+    assert settings.catalog_timeout == 2
 
 
 def test_initial_data_command_prepares_the_database(tmp_path: Path) -> None:
@@ -139,8 +162,9 @@ def test_initial_data_command_prepares_the_database(tmp_path: Path) -> None:
 def test_openapi_documents_the_routes() -> None:
     """The OpenAPI schema shows /books/{book_id}, not the custom convertor's {book_id:book_id}."""
     paths = app.openapi()["paths"]
-    assert set(paths) == {"/books", "/books/{book_id}", "/health"}
+    assert set(paths) == {"/books", "/books/{book_id}", "/books/{book_id}/catalog", "/health"}
     assert set(paths["/books/{book_id}"]) == {"get", "put", "patch", "delete"}
+    assert set(paths["/books/{book_id}/catalog"]) == {"get"}
 
 
 def test_a_docs_asset_answers_other_methods_with_its_own_allow() -> None:
@@ -345,3 +369,125 @@ def test_a_write_whose_book_is_deleted_after_its_commit_answers_what_it_stored(
     assert response.json() == {**BOOK, "title": "Renamed"}
     assert response.headers["etag"] == '"2"', describe(response)
     assert stored_book(racing_engine) is None
+
+
+# The catalog: the lifespan's one HTTP session, and the database connection while the catalog is
+# awaited. The suite's stub (tests/catalog_stub.py, conftest's `catalog`) plays the catalog.
+
+
+@pytest.fixture
+def catalog_client(
+    catalog: CatalogStub, fastapi_catalog: None, app_engine: AsyncEngine
+) -> Iterator[httpx2.Client]:
+    """A client of the app as it runs, started once CATALOG_URL names the stub."""
+    with TestClient(app, base_url="http://localhost", follow_redirects=False) as client:
+        try:
+            yield client
+        finally:  # the connections belong to the client's event loop: closed in it
+            assert client.portal is not None  # it is while the client is open
+            client.portal.call(app_engine.dispose)
+
+
+def test_the_app_makes_one_catalog_session_and_closes_it_when_it_stops(
+    catalog: CatalogStub,
+    fastapi_catalog: None,
+    app_engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Contract, calling the catalog: one HTTP client per worker, made at startup and used by
+    every request, closed when the worker stops."""
+    made: list[CatalogSession] = []
+
+    @asynccontextmanager
+    async def recording_catalog_session() -> AsyncIterator[CatalogSession]:
+        async with catalog_session() as session:
+            made.append(session)
+            yield session
+
+    monkeypatch.setattr(main, "catalog_session", recording_catalog_session)
+    with TestClient(app, base_url="http://localhost") as client:
+        for _ in range(3):
+            response = client.get(f"/books/{BOOK['id']}/catalog")
+            assert response.status_code == 200, describe(response)
+        assert len(made) == 1
+        assert not made[0].closed
+        assert client.portal is not None  # it is while the client is open
+        client.portal.call(app_engine.dispose)
+    assert made[0].closed
+    assert len(catalog.requests()) == 3
+
+
+def poll(condition: Callable[[], bool], deadline: float, what: str) -> None:
+    """Wait until condition() holds, failing after deadline seconds."""
+    give_up = time.monotonic() + deadline
+    while not condition():
+        assert time.monotonic() < give_up, f"{what} did not happen within {deadline} s"
+        time.sleep(0.01)
+
+
+def connections_idle_in_transaction(engine: Engine) -> int:
+    """PostgreSQL: the database's connections that are idle in a transaction; 0 on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return 0
+    with engine.connect() as connection:
+        count: int = connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+            )
+        )
+        return count
+
+
+def test_no_database_connection_is_held_while_the_catalog_is_awaited(
+    catalog: CatalogStub,
+    catalog_client: httpx2.Client,
+    app_engine: AsyncEngine,
+    racing_engine: Engine,
+) -> None:
+    """Contract, waiting holds nothing else: the book is read and its connection is back in the
+    pool, with no transaction left open, before the catalog is asked."""
+    catalog.configure(delay=CATALOG_TIMEOUT * 0.9)
+    pool = app_engine.pool
+    assert isinstance(pool, QueuePool), pool  # the pool of a file database and of PostgreSQL
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        waiting = executor.submit(catalog_client.get, f"/books/{BOOK['id']}/catalog")
+        poll(lambda: bool(catalog.requests()), 10, "the catalog request")
+        checked_out = pool.checkedout()
+        idle_in_transaction = connections_idle_in_transaction(racing_engine)
+        still_waiting = not waiting.done()
+        response = waiting.result(timeout=CATALOG_TIMEOUT * 2)
+    assert response.status_code == 200, describe(response)
+    assert still_waiting, "the catalog answered before the connections were counted"
+    assert checked_out == 0
+    assert idle_in_transaction == 0
+
+
+def test_a_catalog_answer_that_trickles_in_is_cut_at_the_timeout(
+    catalog: CatalogStub, catalog_client: httpx2.Client
+) -> None:
+    """Contract, calling the catalog: CATALOG_TIMEOUT bounds the whole exchange, so a body whose
+    bytes each come in well within it is still cut at the timeout: 504, answered then."""
+    catalog.configure(fault="trickle", trickle_interval=CATALOG_TIMEOUT / 20)
+    started = time.monotonic()
+    response = catalog_client.get(f"/books/{BOOK['id']}/catalog")
+    elapsed = time.monotonic() - started
+    assert_problem(response, 504, CATALOG_TOO_SLOW)
+    assert CATALOG_TIMEOUT <= elapsed < CATALOG_TIMEOUT + 1, elapsed
+
+
+def test_a_catalog_fault_is_one_warning_line_without_a_traceback(
+    catalog: CatalogStub, catalog_client: httpx2.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Contract, calling the catalog: a connection the catalog closes without answering is a 502,
+    and at most one line at WARNING that names it, with no traceback."""
+    catalog.configure(fault="close")
+    with caplog.at_level(logging.INFO):
+        response = catalog_client.get(f"/books/{BOOK['id']}/catalog")
+    assert_problem(response, 502, CATALOG_UNREADABLE)
+    warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert len(warnings) == 1, caplog.text
+    (warning,) = warnings
+    assert warning.levelno == logging.WARNING, caplog.text
+    assert warning.exc_info is None, caplog.text
+    assert "\n" not in warning.getMessage(), caplog.text

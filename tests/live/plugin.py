@@ -17,7 +17,8 @@ import httpx2
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.contract import TOKEN
+from tests.catalog_stub import CatalogStub
+from tests.contract import CATALOG_TIMEOUT, TOKEN
 from tests.live.proxy import TcpRelay
 from tests.live.servers import LiveServer
 
@@ -60,13 +61,20 @@ def relay_to(database_url: str) -> tuple[TcpRelay, str]:
     return relay, through.render_as_string(hide_password=False)
 
 
-class ServerPool:
-    """The session's servers, one per (framework, token, database reachable), started on demand."""
+# What tells the session's servers apart: framework, token, database reachable or not, CATALOG_URL,
+# CATALOG_TIMEOUT and workers.
+ServerKey = tuple[str, str, bool, str, float, int | None]
 
-    def __init__(self, directory: Path, databases: "TestDatabases") -> None:
+
+class ServerPool:
+    """The session's servers, one per configuration (`ServerKey`), started on demand. Every one
+    is given a CATALOG_URL on this machine: the session's stub unless a test asks for another."""
+
+    def __init__(self, directory: Path, databases: "TestDatabases", catalog_url: str) -> None:
         self.directory = directory
         self.databases = databases
-        self.servers: dict[tuple[str, str, bool], LiveServer] = {}
+        self.catalog_url = catalog_url
+        self.servers: dict[ServerKey, LiveServer] = {}
         self.relays: list[TcpRelay] = []
         self.started: list[LiveServer] = []
         # Should the session end without its teardown (an internal error), kill what is left.
@@ -78,54 +86,82 @@ class ServerPool:
         database_url: str,
         api_token: str,
         workers: int | None = CONTRACT_WORKERS,
+        catalog_url: str = "",
+        catalog_timeout: float = CATALOG_TIMEOUT,
     ) -> LiveServer:
-        """A server not yet started, with its own log file."""
+        """A server not yet started, with its own log file; on the session's stub by default."""
         log_path = self.directory / f"{framework}-{len(self.started) + 1}.log"
-        server = LiveServer(framework, database_url, api_token, log_path, workers)
+        server = LiveServer(
+            framework,
+            database_url,
+            api_token,
+            log_path,
+            workers,
+            catalog_url=catalog_url or self.catalog_url,
+            catalog_timeout=catalog_timeout,
+        )
         self.started.append(server)
         return server
 
-    def server(self, framework: str, api_token: str) -> LiveServer:
-        """A running server for the framework with this token, on its test database."""
-        key = (framework, api_token, True)
+    def server(
+        self,
+        framework: str,
+        api_token: str,
+        catalog_url: str = "",
+        catalog_timeout: float = CATALOG_TIMEOUT,
+        workers: int | None = CONTRACT_WORKERS,
+    ) -> LiveServer:
+        """A running server for the framework with this token, catalog and workers, on its test
+        database."""
+        catalog_url = catalog_url or self.catalog_url
+        key = (framework, api_token, True, catalog_url, catalog_timeout, workers)
         if key not in self.servers:
             url = self.databases.prepared(framework).url
-            server = self.servers[key] = self.new_server(framework, url, api_token)
+            server = self.servers[key] = self.new_server(
+                framework, url, api_token, workers, catalog_url, catalog_timeout
+            )
             server.start()
             server.wait_until_healthy()
         return self.servers[key]
 
     def four_worker_server(self, framework: str) -> LiveServer:
         """A second server on the framework's test database, with 4 workers: another host."""
-        key = (framework, f"{TOKEN} with 4 workers", True)
-        if key not in self.servers:
-            url = self.databases.prepared(framework).url
-            server = self.servers[key] = self.new_server(framework, url, TOKEN, workers=4)
-            server.start()
-            server.wait_until_healthy()
-        return self.servers[key]
+        return self.server(framework, TOKEN, workers=4)
 
-    def unavailable_server(self, framework: str, api_token: str) -> LiveServer:
+    def unavailable_server(
+        self, framework: str, api_token: str, catalog_url: str = ""
+    ) -> LiveServer:
         """A running server that has lost its database after starting (prepare needs it).
 
         SQLite: the database's directory is removed once the server listens; the server opens
         no connection before its first request, so every request finds the file missing.
         PostgreSQL: the server reaches the database through a relay, cut once it listens.
         """
-        key = (framework, api_token, False)
+        key = (
+            framework,
+            api_token,
+            False,
+            catalog_url or self.catalog_url,
+            CATALOG_TIMEOUT,
+            CONTRACT_WORKERS,
+        )
         if key not in self.servers:
             database_url = self.databases.prepared(framework).url
             if database_url.startswith("sqlite"):
                 directory = self.directory / f"vanishing-{framework}-{len(self.started)}"
                 directory.mkdir()
                 database_url = f"sqlite:///{directory / 'books.sqlite3'}"
-                server = self.new_server(framework, database_url, api_token)
+                server = self.new_server(
+                    framework, database_url, api_token, catalog_url=catalog_url
+                )
                 server.start()
                 shutil.rmtree(directory)
             else:
                 relay, database_url = relay_to(database_url)
                 self.relays.append(relay)
-                server = self.new_server(framework, database_url, api_token)
+                server = self.new_server(
+                    framework, database_url, api_token, catalog_url=catalog_url
+                )
                 server.start()
                 relay.cut()
             self.servers[key] = server
@@ -149,10 +185,13 @@ class ServerPool:
 
 @pytest.fixture(scope="session")
 def live_servers(
-    tmp_path_factory: pytest.TempPathFactory, test_databases: "TestDatabases"
+    tmp_path_factory: pytest.TempPathFactory,
+    test_databases: "TestDatabases",
+    catalog_stub: CatalogStub,
 ) -> Iterator[ServerPool]:
-    """The session's live servers, on the suite's test databases; all stopped at the end."""
-    pool = ServerPool(tmp_path_factory.mktemp("live-servers"), test_databases)
+    """The session's live servers, on the suite's test databases and the session's catalog stub;
+    all stopped at the end."""
+    pool = ServerPool(tmp_path_factory.mktemp("live-servers"), test_databases, catalog_stub.url)
     try:
         yield pool
     finally:
@@ -165,23 +204,38 @@ def watch_log(request: pytest.FixtureRequest, server: LiveServer) -> None:
 
 
 @pytest.fixture
-def live_client(
-    framework: str, api_token: str, live_servers: ServerPool, request: pytest.FixtureRequest
-) -> Iterator[httpx2.Client]:
-    """A client of the framework's live server, whose database holds exactly the seed."""
-    server = live_servers.server(framework, api_token)
+def live_server(
+    framework: str,
+    api_token: str,
+    catalog_url: str,
+    live_servers: ServerPool,
+    request: pytest.FixtureRequest,
+) -> LiveServer:
+    """The framework's live server for the test's token and catalog, whose database holds
+    exactly the seed; its log from now on goes into the report of a failing test."""
+    server = live_servers.server(framework, api_token, catalog_url)
     live_servers.databases.prepared(framework).reset()
     watch_log(request, server)
-    with live_http_client(server) as client:
+    return server
+
+
+@pytest.fixture
+def live_client(live_server: LiveServer) -> Iterator[httpx2.Client]:
+    """A client of the framework's live server, whose database holds exactly the seed."""
+    with live_http_client(live_server) as client:
         yield client
 
 
 @pytest.fixture
 def live_unavailable_client(
-    framework: str, api_token: str, live_servers: ServerPool, request: pytest.FixtureRequest
+    framework: str,
+    api_token: str,
+    catalog_url: str,
+    live_servers: ServerPool,
+    request: pytest.FixtureRequest,
 ) -> Iterator[httpx2.Client]:
     """A client of the framework's live server whose database cannot be reached."""
-    server = live_servers.unavailable_server(framework, api_token)
+    server = live_servers.unavailable_server(framework, api_token, catalog_url)
     watch_log(request, server)
     with live_http_client(server) as client:
         yield client

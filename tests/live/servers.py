@@ -1,9 +1,9 @@
 """Real servers for the live suite, started exactly as `make serve-<framework>` starts them.
 
-Each server is `make --no-print-directory serve-<framework>` with PORT, WORKERS, DATABASE_URL and
-BOOKS_API_TOKEN in its environment, in its own process group, on a free port. Readiness is
-`/health` answering before a deadline; its output (the prepare step, the server's own log) goes
-to one log file, which the suite prints when a test fails.
+Each server is `make --no-print-directory serve-<framework>` with PORT, WORKERS, DATABASE_URL,
+BOOKS_API_TOKEN, CATALOG_URL and CATALOG_TIMEOUT in its environment, in its own process group, on
+a free port. Readiness is `/health` answering before a deadline; its output (the prepare step, the
+server's own log) goes to one log file, which the suite prints when a test fails.
 """
 
 import contextlib
@@ -66,6 +66,10 @@ class LiveServer:
     log_path: Path
     # None: WORKERS left unset, so the serve target starts its own default number.
     workers: int | None = 2
+    # The upstream catalog (tests/catalog_stub.py) and its timeout; "" and None: as the
+    # environment says.
+    catalog_url: str = ""
+    catalog_timeout: float | None = None
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -105,6 +109,10 @@ class LiveServer:
             "BOOKS_API_TOKEN": self.api_token,
         }
         environment.pop("WORKERS", None)
+        if self.catalog_url:
+            environment["CATALOG_URL"] = self.catalog_url
+        if self.catalog_timeout is not None:
+            environment["CATALOG_TIMEOUT"] = str(self.catalog_timeout)
         if self.workers is not None:
             environment["WORKERS"] = str(self.workers)
         with self.log_path.open("ab") as log:
