@@ -84,7 +84,12 @@ class BufferingGeventWorker(GeventWorker):
         super().load_wsgi()
         app = self.wsgi
 
-        def finished_before_sending(environ, start_response):
+        def in_turn_and_finished_before_sending(environ, start_response):
+            # Each request first lets the requests already waiting go ahead. A greenlet yields only
+            # when it would block, and a client that sends its next request at once never lets its
+            # greenlet block: without this, a few connections were served again and again while
+            # the others waited (GET /books, 64 connections, one worker: p50 2 ms, p99 1.4 s).
+            gevent.sleep(0)
             # The whole response is made, and closed, before gunicorn writes it: closing ends the
             # request for the framework (Django's request_finished gives its database connection
             # back), so a client slow to read holds no database connection, as behind a buffering
@@ -96,7 +101,7 @@ class BufferingGeventWorker(GeventWorker):
                 if hasattr(response, "close"):
                     response.close()
 
-        self.wsgi = finished_before_sending
+        self.wsgi = in_turn_and_finished_before_sending
 
     def handle(self, listener, client, addr):
         try:
