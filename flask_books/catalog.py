@@ -20,6 +20,9 @@ USER_AGENT = "books-three-ways/1.2 (flask_books)"
 LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
 # A search for one record is a few hundred bytes; an answer over this is not one.
 MAX_ANSWER_BYTES = 1024 * 1024
+# Made once, as flask-smorest makes the views' schemas: a schema builds its fields when made.
+SEARCH_SCHEMA = CatalogSearchSchema()
+DOC_SCHEMA = CatalogDocSchema()
 
 
 class CatalogUnreadable(Exception):
@@ -86,10 +89,10 @@ def search_catalog(title: str, author: str) -> dict[str, Any] | None:
     """The catalog's first record of the book as the API answers it, or None if it has none."""
     answer = ask_catalog(title, author)
     try:
-        docs = CatalogSearchSchema().load(json.loads(answer))["docs"]
+        docs = SEARCH_SCHEMA.load(json.loads(answer))["docs"]
         if not docs:
             return None
-        doc = CatalogDocSchema().load(docs[0])
+        doc = DOC_SCHEMA.load(docs[0])
     except (ValueError, RecursionError) as error:  # not JSON (UnicodeDecodeError is a ValueError)
         raise CatalogUnreadable(f"its answer is not JSON: {error}") from error
     except ValidationError as error:
