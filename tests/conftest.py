@@ -33,6 +33,7 @@ from fastapi_books.config import get_settings
 from fastapi_books.db import create_db_engine, get_session
 from fastapi_books.main import app as fastapi_app
 from flask_books import create_app
+from flask_books.catalog import get_client as get_catalog_client
 from flask_books.db import get_engine
 from tests.catalog_stub import CatalogStub
 from tests.contract import AUTH, CATALOG_TIMEOUT, TOKEN
@@ -250,11 +251,14 @@ def flask_app(database_url: str, api_token: str, catalog_url: str) -> Flask:
 
 
 def flask_test_client(app: Flask) -> Iterator[httpx2.Client]:
-    """An httpx2 client for the app; afterwards, the app's pooled connections are closed."""
+    """An httpx2 client for the app; afterwards, the app's pooled connections are closed, and so
+    is its catalog client (left to the garbage collector, its sockets may be collected first and
+    warn that they were never closed)."""
     with wsgi_client(app) as client:
         yield client
     with app.app_context():
         get_engine().dispose()
+        get_catalog_client().close()
 
 
 @pytest.fixture
