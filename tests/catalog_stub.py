@@ -26,7 +26,6 @@ It must never be the bottleneck of a benchmark: one process on asyncio with uvlo
 import argparse
 import asyncio
 import contextlib
-import http.client
 import json
 import os
 import select
@@ -37,6 +36,8 @@ from dataclasses import dataclass, field, fields, replace
 from http import HTTPStatus
 from pathlib import Path
 from typing import IO, Any, TypedDict, cast
+
+import httpx2
 
 HOST = "127.0.0.1"
 RECORD: dict[str, Any] = {
@@ -428,14 +429,8 @@ class CatalogStub:
 
     def call(self, method: str, path: str, document: object = None) -> tuple[int, Any]:
         """A request to the control API; its status and parsed JSON answer."""
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
-        try:
-            body = None if document is None else json.dumps(document)
-            connection.request(method, path, body=body)
-            answer = connection.getresponse()
-            return answer.status, json.loads(answer.read())
-        finally:
-            connection.close()
+        answer = httpx2.request(method, f"{self.url}{path}", json=document, timeout=10)
+        return answer.status_code, answer.json()
 
     def configure(self, **behaviour: object) -> None:
         """Change the behaviour: missing keys take their defaults (see the module's doc)."""
