@@ -38,6 +38,7 @@ from tests.contract import (
     assert_problem,
     describe,
 )
+from tests.live.servers import wait_for
 
 if TYPE_CHECKING:
     from tests.databases import TestDatabases
@@ -222,15 +223,20 @@ def app_engine(
     return engine
 
 
-@pytest.fixture
-def racing_client(app_engine: AsyncEngine) -> Iterator[httpx2.Client]:
-    """A client of the app as it runs, with no dependency overridden."""
+def running_app_client(app_engine: AsyncEngine) -> Iterator[httpx2.Client]:
+    """A TestClient of the app as it runs (its lifespan included); its engine disposed after."""
     with TestClient(app, base_url="http://localhost", follow_redirects=False) as client:
         try:
             yield client
         finally:  # the connections belong to the client's event loop: closed in it
             assert client.portal is not None  # it is while the client is open
             client.portal.call(app_engine.dispose)
+
+
+@pytest.fixture
+def racing_client(app_engine: AsyncEngine) -> Iterator[httpx2.Client]:
+    """A client of the app as it runs, with no dependency overridden."""
+    yield from running_app_client(app_engine)
 
 
 @pytest.fixture
@@ -380,12 +386,7 @@ def catalog_client(
     catalog: CatalogStub, fastapi_catalog: None, app_engine: AsyncEngine
 ) -> Iterator[httpx2.Client]:
     """A client of the app as it runs, started once CATALOG_URL names the stub."""
-    with TestClient(app, base_url="http://localhost", follow_redirects=False) as client:
-        try:
-            yield client
-        finally:  # the connections belong to the client's event loop: closed in it
-            assert client.portal is not None  # it is while the client is open
-            client.portal.call(app_engine.dispose)
+    yield from running_app_client(app_engine)
 
 
 def test_the_app_makes_one_catalog_session_and_closes_it_when_it_stops(
@@ -417,14 +418,6 @@ def test_the_app_makes_one_catalog_session_and_closes_it_when_it_stops(
     assert len(catalog.requests()) == 3
 
 
-def poll(condition: Callable[[], bool], deadline: float, what: str) -> None:
-    """Wait until condition() holds, failing after deadline seconds."""
-    give_up = time.monotonic() + deadline
-    while not condition():
-        assert time.monotonic() < give_up, f"{what} did not happen within {deadline} s"
-        time.sleep(0.01)
-
-
 def connections_idle_in_transaction(engine: Engine) -> int:
     """PostgreSQL: the database's connections that are idle in a transaction; 0 on SQLite."""
     if engine.dialect.name != "postgresql":
@@ -452,7 +445,7 @@ def test_no_database_connection_is_held_while_the_catalog_is_awaited(
     assert isinstance(pool, QueuePool), pool  # the pool of a file database and of PostgreSQL
     with ThreadPoolExecutor(max_workers=1) as executor:
         waiting = executor.submit(catalog_client.get, f"/books/{BOOK['id']}/catalog")
-        poll(lambda: bool(catalog.requests()), 10, "the catalog request")
+        wait_for(lambda: bool(catalog.requests()), 10, "the catalog request")
         checked_out = pool.checkedout()
         idle_in_transaction = connections_idle_in_transaction(racing_engine)
         still_waiting = not waiting.done()
