@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 # The repository root: manage.py, shared_fixtures/ and var/ live here.
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -25,6 +26,13 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # ------------------------------------------------------------------------------
 DEFAULT_DATABASE_PATH = BASE_DIR / "var" / "django.sqlite3"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DEFAULT_DATABASE_PATH}")}
+# "transaction" when DATABASE_URL leads to PgBouncer in transaction pooling (below).
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "transaction"):
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER is {DATABASE_POOLER!r}; it must be empty (DATABASE_URL leads to "
+        "PostgreSQL itself) or 'transaction' (to PgBouncer in transaction pooling)."
+    )
 # Persistent connections, as the other two packages' pools keep them (without, Django opens and
 # closes one per request), checked before each request reuses one: after a database restart the
 # next request reconnects by itself. Django keeps a connection per thread, which under gunicorn's
@@ -64,6 +72,21 @@ else:
         },
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if DATABASE_POOLER == "transaction":
+        # PgBouncer gives each transaction whichever server connection is free, so nothing may
+        # outlive one. Not a server-side cursor (QuerySet.iterator()'s, WITH HOLD outside a
+        # transaction; Django's docs, "Transaction pooling and server-side cursors"), nor a
+        # prepared statement: one psycopg prepared on a server connection is missing on the next
+        # ("prepared statement "_pg3_0" does not exist"). Django's psycopg backend prepares none
+        # unless OPTIONS names a prepare_threshold, which DATABASE_URL's query can do: here it
+        # cannot. PgBouncer 1.21 keeps track of protocol-level prepared statements when its
+        # max_prepared_statements is set; psycopg 3.2 can use that with PgBouncer 1.22 and libpq
+        # 17, and then a threshold could stay.
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+        # The pool stays: its connections are now PgBouncer's clients, which hold a PostgreSQL
+        # connection only while a transaction runs, and it still bounds each worker's share and
+        # answers a request that waits 3 s for one with a 503.
 if DATABASES["default"]["NAME"] == str(DEFAULT_DATABASE_PATH):
     # SQLite creates the database file, but not the directory it lives in.
     DEFAULT_DATABASE_PATH.parent.mkdir(exist_ok=True)
@@ -95,7 +118,18 @@ INSTALLED_APPS = [
 # ------------------------------------------------------------------------------
 # Sessions, CSRF, users and messages serve the admin only: DRF's views are exempt from CSRF, and the
 # API authenticates with its token alone.
+# The proxy's addresses, from FORWARDED_ALLOW_IPS (the variable gunicorn reads for the same
+# proxy): a request from one of them comes from the client its X-Forwarded-For names. Empty, the
+# default, believes nobody. The middleware is always listed and, with nobody to believe, drops
+# itself at start (MiddlewareNotUsed): one MIDDLEWARE for every deployment, and the proxies a
+# setting like any other. The scheme needs nothing here: gunicorn sets wsgi.url_scheme from
+# X-Forwarded-Proto for the same peers (its forwarded_allow_ips), where SECURE_PROXY_SSL_HEADER
+# would believe the header from any peer. USE_X_FORWARDED_HOST stays off: the proxy passes the
+# client's Host on as it is.
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", cast=str.strip, default=[])
 MIDDLEWARE = [
+    # First, so that everything after it sees the client's address.
+    "django_books.books.middleware.client_address_from_proxy",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_books.books.middleware.HeadWithoutBodyMiddleware",

@@ -2,24 +2,37 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import PositiveFloat, SecretStr
 from pydantic_settings import BaseSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# DATABASE_POOLER: empty when DATABASE_URL leads to PostgreSQL itself, "transaction" when to
+# PgBouncer in transaction pooling (db.py).
+Pooler = Literal["", "transaction"]
 
 
 class Settings(BaseSettings):
-    """The API's configuration, from DATABASE_URL, BOOKS_API_TOKEN, CATALOG_URL and
-    CATALOG_TIMEOUT."""
+    """The API's configuration, from DATABASE_URL, DATABASE_POOLER, BOOKS_API_TOKEN, CATALOG_URL
+    and CATALOG_TIMEOUT.
+
+    FORWARDED_ALLOW_IPS is uvicorn's own (its --forwarded-allow-ips): its ProxyHeadersMiddleware
+    gives the app the client's address and scheme from the proxy's requests alone.
+    """
 
     database_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'fastapi.sqlite3'}"
+    # Any other value fails validation, and the worker does not start.
+    database_pooler: Pooler = ""
     # Empty (the default) refuses every write: secure until a token is configured.
     books_api_token: SecretStr = SecretStr("")
     # The upstream catalog (Open Library's search API), and the seconds a whole exchange with it
     # may take: connecting, sending, and receiving the full response.
     catalog_url: str = "https://openlibrary.org"
     catalog_timeout: PositiveFloat = 2
+    # uvicorn's --forwarded-allow-ips (the Makefile passes it on); read here only for the two
+    # fields the proxy adds to a request's head (limits.py).
+    forwarded_allow_ips: str = ""
 
 
 @lru_cache

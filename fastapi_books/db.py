@@ -11,7 +11,7 @@ from sqlalchemy import Connection, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from fastapi_books.config import get_settings
+from fastapi_books.config import Pooler, get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -29,7 +29,7 @@ def use_write_ahead_log(dbapi_connection: Any, connection_record: Any) -> None:
     dbapi_connection.execute("PRAGMA journal_mode = WAL")
 
 
-def create_db_engine(database_url: str) -> AsyncEngine:
+def create_db_engine(database_url: str, pooler: Pooler = "") -> AsyncEngine:
     """An async engine for SQLite or PostgreSQL, set up for several workers."""
     url = make_url(database_url)
     backend = url.get_backend_name()
@@ -39,14 +39,25 @@ def create_db_engine(database_url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", use_write_ahead_log)
         return engine
     # A connect_timeout in the URL's query wins over the default.
-    connect_args = (
+    connect_args: dict[str, Any] = (
         {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     )
-    # Pre-ping: a connection the server closed (a restart) is replaced, not handed to a request.
+    if pooler == "transaction":
+        # PgBouncer gives each transaction whichever server connection is free: a statement that
+        # psycopg prepared on one (a query's sixth run on a connection, by default) is missing on
+        # the next ("prepared statement "_pg3_0" does not exist"). PgBouncer 1.21 keeps track of
+        # protocol-level prepared statements when its max_prepared_statements is set; psycopg
+        # 3.2 can use that with PgBouncer 1.22 and libpq 17, and then they could stay on.
+        connect_args["prepare_threshold"] = None
+    # SQLAlchemy's pool stays behind PgBouncer: its docs advise NullPool there (the asyncpg
+    # dialect's notes) lest prepared statements pile up in pooled connections, and none are
+    # prepared then; the pool's connections are PgBouncer's clients, which hold a PostgreSQL
+    # connection only while a transaction runs. Pre-ping: a connection the server (PostgreSQL, or
+    # PgBouncer) closed is replaced, not handed to a request.
     return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
-engine = create_db_engine(get_settings().database_url)
+engine = create_db_engine(get_settings().database_url, get_settings().database_pooler)
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:

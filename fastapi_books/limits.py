@@ -8,11 +8,15 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fastapi_books.config import get_settings
 from fastapi_books.problems import problem
 
 # The request line, and each header field line with its CRLF: at most 8190 bytes; 100 fields.
 HEAD_LINE_LIMIT = 8190
 HEADER_FIELDS_LIMIT = 100
+# A proxy in front (FORWARDED_ALLOW_IPS) adds X-Forwarded-For and X-Forwarded-Proto to the
+# client's fields, as gunicorn.conf.py allows for the other two.
+PROXY_FIELDS = 2
 BODY_SECONDS = 10
 # The contract's largest body (64 KiB) and one byte more, which tells a body over it (a 413).
 BODY_BUFFER = 64 * 1024 + 1
@@ -30,7 +34,8 @@ def head_refusal(scope: Scope) -> tuple[int, str] | None:
     if request_line_length(scope) > HEAD_LINE_LIMIT:
         return 414, f"The request line is longer than {HEAD_LINE_LIMIT} bytes."
     headers = scope["headers"]
-    if len(headers) > HEADER_FIELDS_LIMIT:
+    proxy_fields = PROXY_FIELDS if get_settings().forwarded_allow_ips else 0
+    if len(headers) > HEADER_FIELDS_LIMIT + proxy_fields:
         return 431, f"The request has more than {HEADER_FIELDS_LIMIT} header fields."
     if any(len(name) + len(value) + len(": \r\n") > HEAD_LINE_LIMIT for name, value in headers):
         return 431, f"A header field is longer than {HEAD_LINE_LIMIT} bytes."

@@ -21,6 +21,7 @@ from flask_books.problems import (
     catalog_unreadable,
     database_unavailable,
 )
+from flask_books.proxy import ProxyFixFromProxies
 from flask_books.routing import (
     MAX_BOOK_ID,
     BookIdConverter,
@@ -39,6 +40,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = BooksFlask(__name__, static_folder=None)
     app.config.from_mapping(
         DATABASE_URL=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        # "transaction" when DATABASE_URL leads to PgBouncer in transaction pooling (db.py).
+        DATABASE_POOLER=os.environ.get("DATABASE_POOLER", ""),
+        # The proxy's addresses (the variable gunicorn reads for the same proxy): the requests
+        # from them come from the client their X-Forwarded-For names. Empty believes nobody.
+        FORWARDED_ALLOW_IPS=[
+            address.strip()
+            for address in os.environ.get("FORWARDED_ALLOW_IPS", "").split(",")
+            if address.strip()
+        ],
         # Unset or empty: every write is refused.
         BOOKS_API_TOKEN=os.environ.get("BOOKS_API_TOKEN", ""),
         # The upstream catalog, and the seconds a whole exchange with it may take.
@@ -62,6 +72,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     if app.config["DATABASE_URL"] == DEFAULT_DATABASE_URL:
         VAR_DIR.mkdir(exist_ok=True)
+    if app.config["FORWARDED_ALLOW_IPS"]:
+        # Flask's documented way behind a proxy, for the proxy's requests alone. Flask types
+        # wsgi_app as a method, which mypy will not let anything replace.
+        app.wsgi_app = ProxyFixFromProxies(  # type: ignore[method-assign]
+            app.wsgi_app, app.config["FORWARDED_ALLOW_IPS"]
+        )
 
     # Keep the schema's key order (title, author, then id) in JSON responses. Flask types
     # app.json as the JSONProvider interface; the DefaultJSONProvider it is has sort_keys.

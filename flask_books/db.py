@@ -20,6 +20,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 20
 # PostgreSQL: how long to try to connect before the request gives up with a 503.
 CONNECT_TIMEOUT_SECONDS = 3
+# DATABASE_POOLER: empty when DATABASE_URL leads to PostgreSQL itself, "transaction" when to
+# PgBouncer in transaction pooling.
+POOLERS = ("", "transaction")
 # The pool of each worker process (SQLAlchemy's default grows to 15). A gevent worker runs a
 # request per connection, but a query blocks the whole worker (select is not patched), so it uses
 # one database connection at a time; more are held only by requests suspended between queries.
@@ -41,7 +44,12 @@ def use_write_ahead_log(dbapi_connection: Any, connection_record: Any) -> None:
     dbapi_connection.execute("PRAGMA journal_mode = WAL")
 
 
-def create_db_engine(database_url: str) -> Engine:
+def create_db_engine(database_url: str, pooler: str = "") -> Engine:
+    if pooler not in POOLERS:
+        raise ValueError(
+            f"DATABASE_POOLER is {pooler!r}; it must be empty (DATABASE_URL leads to PostgreSQL "
+            "itself) or 'transaction' (to PgBouncer in transaction pooling)."
+        )
     url = make_url(database_url)
     pool = {
         "pool_size": POOL_SIZE,
@@ -49,15 +57,26 @@ def create_db_engine(database_url: str) -> Engine:
         "pool_timeout": POOL_TIMEOUT_SECONDS,
     }
     if url.get_backend_name() == "sqlite":
-        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
-        engine = create_engine(url, connect_args=connect_args, **pool)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **pool)
         event.listen(engine, "connect", use_write_ahead_log)
         return engine
     # A connect_timeout in the URL's query wins over the default.
-    connect_args = (
+    connect_args: dict[str, Any] = (
         {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     )
-    # Pre-ping: a connection the server closed (a restart) is replaced, not handed to a request.
+    if pooler == "transaction":
+        # PgBouncer gives each transaction whichever server connection is free: a statement that
+        # psycopg prepared on one (a query's sixth run on a connection, by default) is missing on
+        # the next ("prepared statement "_pg3_0" does not exist"). PgBouncer 1.21 keeps track of
+        # protocol-level prepared statements when its max_prepared_statements is set; psycopg
+        # 3.2 can use that with PgBouncer 1.22 and libpq 17, and then they could stay on.
+        connect_args["prepare_threshold"] = None
+    # The pool stays, behind PgBouncer too. SQLAlchemy's docs advise NullPool with PgBouncer (the
+    # asyncpg dialect's notes) lest prepared statements pile up in pooled connections; none are
+    # prepared then. And the pool keeps what NullPool would drop: each worker's bound of 4
+    # connections (PgBouncer's clients then, each holding a PostgreSQL connection only while its
+    # transaction runs), the 503 after POOL_TIMEOUT_SECONDS when all are taken, and pre-ping: a
+    # connection the server (PostgreSQL, or PgBouncer) closed is replaced, not handed to a request.
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
 
 
@@ -125,6 +144,8 @@ def init_db_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["books_engine"] = create_db_engine(app.config["DATABASE_URL"])
+    app.extensions["books_engine"] = create_db_engine(
+        app.config["DATABASE_URL"], app.config["DATABASE_POOLER"]
+    )
     app.teardown_appcontext(close_session)
     app.cli.add_command(init_db_command)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from wsgiref.util import setup_testing_defaults
 
 import httpx2
@@ -44,10 +44,23 @@ from tests.contract import (
     assert_problem,
     describe,
 )
+from tests.frameworks.stack import (
+    CLIENT,
+    COUNT_PREPARED_STATEMENTS,
+    RUNS_PAST_PREPARE_THRESHOLD,
+    WHOSE_HEADERS_COUNT,
+    environ_after_forwarded_request,
+    postgresql_url,
+)
+
+if TYPE_CHECKING:
+    from tests.databases import TestDatabases
 
 REPO_ROOT: Path = settings.BASE_DIR
 SETTINGS_VARIABLES = {
     "DATABASE_URL",
+    "DATABASE_POOLER",
+    "FORWARDED_ALLOW_IPS",
     "BOOKS_API_TOKEN",
     "DJANGO_SECRET_KEY",
     "DJANGO_DEBUG",
@@ -61,20 +74,26 @@ READ_SETTINGS = (
     "import json; from django_books import settings as s; print(json.dumps({"
     "'database': s.DATABASES['default'], 'token': s.BOOKS_API_TOKEN,"
     " 'secret_key': s.SECRET_KEY, 'debug': s.DEBUG,"
-    " 'catalog_url': s.CATALOG_URL, 'catalog_timeout': s.CATALOG_TIMEOUT}))"
+    " 'catalog_url': s.CATALOG_URL, 'catalog_timeout': s.CATALOG_TIMEOUT,"
+    " 'forwarded_allow_ips': s.FORWARDED_ALLOW_IPS}))"
 )
 WSGI_TOKEN = "wsgi-token"
 WSGICall = Callable[[dict[str, Any]], tuple[int, Any]]
 RacingWrite = Callable[[Book], Any]
 
 
-def run_in_repo(*arguments: str, **environment: str) -> str:
-    """Run Python at the repository root with only these settings variables set; return stdout."""
+def python_in_repo(*arguments: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """Run Python at the repository root with only these settings variables set."""
     env = {name: value for name, value in os.environ.items() if name not in SETTINGS_VARIABLES}
     env.update(environment)
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, *arguments], cwd=REPO_ROOT, env=env, capture_output=True, text=True
     )
+
+
+def run_in_repo(*arguments: str, **environment: str) -> str:
+    """python_in_repo, which must succeed; its stdout."""
+    result = python_in_repo(*arguments, **environment)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -150,6 +169,7 @@ def test_settings_come_from_the_environment(tmp_path: Path) -> None:
         DJANGO_DEBUG="true",
         CATALOG_URL="http://127.0.0.1:9/catalog",
         CATALOG_TIMEOUT="0.5",
+        FORWARDED_ALLOW_IPS="127.0.0.1, ::1",
     )
     assert configured["database"]["ENGINE"] == "django.db.backends.sqlite3"
     assert configured["database"]["NAME"] == str(database)
@@ -158,6 +178,7 @@ def test_settings_come_from_the_environment(tmp_path: Path) -> None:
     assert configured["debug"] is True
     assert configured["catalog_url"] == "http://127.0.0.1:9/catalog"
     assert configured["catalog_timeout"] == 0.5
+    assert configured["forwarded_allow_ips"] == ["127.0.0.1", "::1"]
 
 
 def test_database_settings_for_sqlite_and_postgresql(tmp_path: Path) -> None:
@@ -194,9 +215,64 @@ def test_database_settings_for_sqlite_and_postgresql(tmp_path: Path) -> None:
         assert database["CONN_HEALTH_CHECKS"] is True
 
 
+def test_behind_a_transaction_pooler_nothing_outlives_a_transaction() -> None:
+    """DATABASE_POOLER=transaction: no server-side cursor and no prepared statement, even one a
+    DATABASE_URL asks for; the pool stays."""
+    pooled = read_settings(
+        DATABASE_URL="postgresql://books:pw@db.example:5433/books?prepare_threshold=0",
+        DATABASE_POOLER="transaction",
+    )["database"]
+    assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert pooled["OPTIONS"]["prepare_threshold"] is None
+    assert pooled["OPTIONS"]["pool"]["max_size"] == 4
+
+
+def test_an_unknown_database_pooler_stops_django() -> None:
+    """DATABASE_POOLER is "transaction" or empty: anything else stops the settings, saying so."""
+    result = python_in_repo("-c", READ_SETTINGS, DATABASE_POOLER="session")
+    assert result.returncode == 1
+    assert "ImproperlyConfigured: DATABASE_POOLER is 'session'; it must be empty" in result.stderr
+
+
+# The same check on PostgreSQL, through Django's own connection as the settings make it: a
+# server-side cursor, then a statement run past psycopg's prepare threshold.
+CURSORS_AND_PREPARED_STATEMENTS = f"""
+import django
+django.setup()
+from django.db import connection
+from django_books.books.models import Book
+books = Book.objects.iterator(chunk_size=1)
+next(books)  # the cursor stays open while the iterator does
+with connection.cursor() as cursor:
+    cursor.execute("SELECT count(*) FROM pg_cursors")
+    print(cursor.fetchone()[0])
+    for _ in range({RUNS_PAST_PREPARE_THRESHOLD}):
+        cursor.execute("{COUNT_PREPARED_STATEMENTS}")
+    print(cursor.fetchone()[0])
+"""
+
+
+@pytest.mark.parametrize(("pooler", "cursors"), [("", 1), ("transaction", 0)])
+def test_behind_a_transaction_pooler_no_cursor_outlives_its_transaction(
+    test_databases: "TestDatabases", pooler: str, cursors: int
+) -> None:
+    """QuerySet.iterator()'s server-side cursor (WITH HOLD, in autocommit) outlives its
+    transaction, which PgBouncer would end on another server connection: none with
+    DATABASE_POOLER=transaction. Django prepares no statement either way (its psycopg backend's
+    default)."""
+    output = run_in_repo(
+        "-c",
+        CURSORS_AND_PREPARED_STATEMENTS,
+        DATABASE_URL=postgresql_url(test_databases, "django"),
+        DATABASE_POOLER=pooler,
+        DJANGO_SETTINGS_MODULE="django_books.settings",
+    )
+    assert output.split() == [str(cursors), "0"]
+
+
 def test_settings_defaults_are_safe() -> None:
     """Without the environment: DEBUG off, no write token, var/django.sqlite3, a marked dev key;
-    Open Library itself, given 2 s."""
+    Open Library itself, given 2 s; no proxy believed."""
     configured = read_settings()
     assert configured["debug"] is False
     assert configured["token"] == ""
@@ -204,6 +280,22 @@ def test_settings_defaults_are_safe() -> None:
     assert configured["secret_key"].startswith("django-insecure-")
     assert configured["catalog_url"] == "https://openlibrary.org"
     assert configured["catalog_timeout"] == 2.0
+    assert configured["forwarded_allow_ips"] == []
+
+
+# Django's request signals check the test database's connection, when an earlier test opened one.
+@pytest.mark.django_db
+@WHOSE_HEADERS_COUNT
+def test_x_forwarded_for_is_believed_from_the_proxy_alone(
+    settings: Any, proxies: list[str], peer: str, believed: bool
+) -> None:
+    """From a peer of FORWARDED_ALLOW_IPS, the request comes from the right-most address of
+    X-Forwarded-For, in the environ gunicorn logs from; from any other peer, or with the setting
+    empty, as it came. The scheme is gunicorn's to set."""
+    settings.FORWARDED_ALLOW_IPS = proxies
+    environ = environ_after_forwarded_request(BooksWSGIHandler(), peer)
+    expected = CLIENT if believed else peer
+    assert (environ["REMOTE_ADDR"], environ["wsgi.url_scheme"]) == (expected, "http")
 
 
 @pytest.fixture

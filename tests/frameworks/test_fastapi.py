@@ -17,14 +17,16 @@ from typing import TYPE_CHECKING, Any
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import Engine, QueuePool, event, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Session, col, create_engine, select
 
 from fastapi_books import db, main
 from fastapi_books.catalog import CatalogSession, catalog_session
-from fastapi_books.config import REPO_ROOT, get_settings
+from fastapi_books.config import REPO_ROOT, Pooler, get_settings
 from fastapi_books.db import create_db_engine, init_db
+from fastapi_books.limits import head_refusal
 from fastapi_books.main import app
 from fastapi_books.models import Book
 from tests.catalog_stub import CatalogStub
@@ -38,6 +40,7 @@ from tests.contract import (
     assert_problem,
     describe,
 )
+from tests.frameworks.stack import postgresql_url, prepared_statements
 from tests.live.servers import wait_for
 
 if TYPE_CHECKING:
@@ -122,28 +125,85 @@ def test_deleted_seed_books_do_not_come_back(database_url: str, engine: Engine) 
 def test_settings_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, fresh_settings: None
 ) -> None:
-    """DATABASE_URL and BOOKS_API_TOKEN are read from the environment."""
+    """DATABASE_URL, DATABASE_POOLER, BOOKS_API_TOKEN and the catalog's are read from the
+    environment."""
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/elsewhere.sqlite3")
+    monkeypatch.setenv("DATABASE_POOLER", "transaction")
     monkeypatch.setenv("BOOKS_API_TOKEN", "s3cret")
     monkeypatch.setenv("CATALOG_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("CATALOG_TIMEOUT", "0.5")
     settings = get_settings()
     assert settings.database_url == "sqlite:////tmp/elsewhere.sqlite3"
+    assert settings.database_pooler == "transaction"
     assert settings.books_api_token.get_secret_value() == "s3cret"
     assert settings.catalog_url == "http://127.0.0.1:9"
     assert settings.catalog_timeout == 0.5
 
 
 def test_settings_defaults(monkeypatch: pytest.MonkeyPatch, fresh_settings: None) -> None:
-    """Unset: a SQLite file under var/ of the repository, no token (every write is 401), and
-    Open Library with 2 seconds for the whole exchange."""
-    for name in ("DATABASE_URL", "BOOKS_API_TOKEN", "CATALOG_URL", "CATALOG_TIMEOUT"):
+    """Unset: a SQLite file under var/ of the repository, no pooler, no token (every write is
+    401), and Open Library with 2 seconds for the whole exchange."""
+    for name in (
+        "DATABASE_URL",
+        "DATABASE_POOLER",
+        "BOOKS_API_TOKEN",
+        "CATALOG_URL",
+        "CATALOG_TIMEOUT",
+    ):
         monkeypatch.delenv(name, raising=False)
     settings = get_settings()
     assert settings.database_url == f"sqlite:///{REPO_ROOT / 'var' / 'fastapi.sqlite3'}"
+    assert settings.database_pooler == ""
     assert settings.books_api_token.get_secret_value() == ""
     assert settings.catalog_url == "https://openlibrary.org"
     assert settings.catalog_timeout == 2
+
+
+def test_an_unknown_database_pooler_fails_validation(
+    monkeypatch: pytest.MonkeyPatch, fresh_settings: None
+) -> None:
+    """DATABASE_POOLER is "transaction" or empty: anything else fails the settings, which db.py
+    reads as it is imported, so the worker does not start."""
+    monkeypatch.setenv("DATABASE_POOLER", "session")
+    with pytest.raises(ValidationError, match="database_pooler"):
+        get_settings()
+
+
+@pytest.mark.parametrize(
+    ("forwarded_allow_ips", "fields", "refused"),
+    [("", 100, False), ("", 101, True), ("127.0.0.1", 102, False), ("127.0.0.1", 103, True)],
+)
+def test_a_proxy_in_front_may_add_its_two_header_fields(
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_settings: None,
+    forwarded_allow_ips: str,
+    fields: int,
+    refused: bool,
+) -> None:
+    """The client's 100 fields, and behind a proxy (FORWARDED_ALLOW_IPS) the two it adds."""
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", forwarded_allow_ips)
+    headers = [(f"x-field-{number}".encode(), b"1") for number in range(fields)]
+    scope = {"method": "GET", "raw_path": b"/books", "query_string": b"", "http_version": "1.1"}
+    refusal = head_refusal({**scope, "headers": headers})
+    assert refusal == ((431, "The request has more than 100 header fields.") if refused else None)
+
+
+@pytest.mark.parametrize(("pooler", "prepares"), [("", True), ("transaction", False)])
+def test_behind_a_transaction_pooler_no_statement_is_prepared(
+    test_databases: "TestDatabases", pooler: Pooler, prepares: bool
+) -> None:
+    """DATABASE_POOLER=transaction: the async engine's connections prepare no statement, which
+    PgBouncer would run on another server connection; without it, psycopg prepares."""
+    engine = create_db_engine(postgresql_url(test_databases, "fastapi"), pooler)
+
+    async def count() -> int:
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(prepared_statements)
+        finally:
+            await engine.dispose()
+
+    assert (asyncio.run(count()) > 0) is prepares
 
 
 def test_initial_data_command_prepares_the_database(tmp_path: Path) -> None:

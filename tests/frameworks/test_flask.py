@@ -41,6 +41,13 @@ from tests.contract import (
     etag,
     padded_body,
 )
+from tests.frameworks.stack import (
+    CLIENT,
+    WHOSE_HEADERS_COUNT,
+    environ_after_forwarded_request,
+    postgresql_url,
+    prepared_statements,
+)
 
 if TYPE_CHECKING:
     from tests.databases import TestDatabases
@@ -126,11 +133,16 @@ def test_init_db_never_reseeds_an_emptied_database(app: Flask, runner: FlaskCliR
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """create_app reads DATABASE_URL and BOOKS_API_TOKEN from the environment."""
+    """create_app reads DATABASE_URL, DATABASE_POOLER, FORWARDED_ALLOW_IPS and BOOKS_API_TOKEN
+    from the environment."""
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/from-env.sqlite3")
+    monkeypatch.setenv("DATABASE_POOLER", "transaction")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "127.0.0.1, ::1")
     monkeypatch.setenv("BOOKS_API_TOKEN", "env-token")
     app = create_app()
     assert app.config["DATABASE_URL"] == "sqlite:////tmp/from-env.sqlite3"
+    assert app.config["DATABASE_POOLER"] == "transaction"
+    assert app.config["FORWARDED_ALLOW_IPS"] == ["127.0.0.1", "::1"]
     assert app.config["BOOKS_API_TOKEN"] == "env-token"
     assert not app.testing
 
@@ -145,14 +157,53 @@ def test_test_config_overrides_the_environment(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_defaults_are_a_var_database_and_no_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the variables: SQLite in <repo>/var/flask.sqlite3, and an empty token."""
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("BOOKS_API_TOKEN", raising=False)
+    """Without the variables: SQLite in <repo>/var/flask.sqlite3, no pooler, no proxy believed,
+    and an empty token."""
+    for name in ("DATABASE_URL", "DATABASE_POOLER", "FORWARDED_ALLOW_IPS", "BOOKS_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     app = create_app()
     repo = Path(__file__).resolve().parent.parent.parent
     assert app.config["DATABASE_URL"] == DEFAULT_DATABASE_URL
     assert f"sqlite:///{repo / 'var' / 'flask.sqlite3'}" == DEFAULT_DATABASE_URL
+    assert app.config["DATABASE_POOLER"] == ""
+    assert app.config["FORWARDED_ALLOW_IPS"] == []
     assert app.config["BOOKS_API_TOKEN"] == ""
+
+
+@WHOSE_HEADERS_COUNT
+def test_x_forwarded_headers_are_believed_from_the_proxy_alone(
+    tmp_path: Path, proxies: list[str], peer: str, believed: bool
+) -> None:
+    """From a peer of FORWARDED_ALLOW_IPS, the request comes from the right-most address of
+    X-Forwarded-For, over X-Forwarded-Proto's scheme, in the environ gunicorn logs from; from any
+    other peer, or with the variable unset, as it came."""
+    database_url = f"sqlite:///{tmp_path / 'books.sqlite3'}"
+    app = create_app({"DATABASE_URL": database_url, "FORWARDED_ALLOW_IPS": proxies})
+    environ = environ_after_forwarded_request(app, peer)
+    expected = (CLIENT, "https") if believed else (peer, "http")
+    assert (environ["REMOTE_ADDR"], environ["wsgi.url_scheme"]) == expected
+
+
+@pytest.mark.parametrize(("pooler", "prepares"), [("", True), ("transaction", False)])
+def test_behind_a_transaction_pooler_no_statement_is_prepared(
+    test_databases: "TestDatabases", pooler: str, prepares: bool
+) -> None:
+    """DATABASE_POOLER=transaction: the engine's connections prepare no statement, which
+    PgBouncer would run on another server connection; without it, psycopg prepares."""
+    database_url = postgresql_url(test_databases, "flask")
+    app = create_app({"DATABASE_URL": database_url, "DATABASE_POOLER": pooler})
+    try:
+        with engine(app).connect() as connection:
+            assert (prepared_statements(connection) > 0) is prepares
+    finally:
+        engine(app).dispose()
+
+
+def test_an_unknown_database_pooler_stops_the_app(tmp_path: Path) -> None:
+    """DATABASE_POOLER is "transaction" or empty: anything else fails create_app, saying so."""
+    database_url = f"sqlite:///{tmp_path / 'books.sqlite3'}"
+    with pytest.raises(ValueError, match="DATABASE_POOLER is 'session'; it must be empty"):
+        create_app({"DATABASE_URL": database_url, "DATABASE_POOLER": "session"})
 
 
 def test_unexpected_error_is_a_500_problem_without_traceback(app: Flask) -> None:
