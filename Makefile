@@ -10,7 +10,7 @@ export HOST
 .PHONY: help install lock lint typecheck format test fuzz serve-django serve-flask serve-fastapi createsuperuser bench report compare compare-check clean
 
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
+	@grep -E '^[a-z -]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -44,7 +44,7 @@ format: install  ## ruff: fix what can be fixed and format
 test: install  ## Run the contract suite against all three, plus the framework-specific tests
 	$(BIN)/python -m pytest
 
-.PHONY: test-postgres migrate test-live test-live-postgres
+.PHONY: test-postgres migrate test-live test-live-postgres test-stack
 
 test-postgres: install  ## The same suite on PostgreSQL, in throwaway databases (TEST_DATABASE_URL)
 	$(BIN)/python -m pytest --database=postgresql
@@ -56,11 +56,29 @@ test-live: install  ## The suite against the real servers, as the serve targets 
 test-live-postgres: install  ## The live suite on PostgreSQL
 	$(BIN)/python -m pytest --server=live --database=postgresql
 
-# The serve targets' prepare steps, all three: each migrates DATABASE_URL, or else its own SQLite file.
-migrate: install  ## Migrate and seed the databases of all three (as the serve targets do)
+# --server=stack: each live server is a whole stack (make stack-*: nginx, two instances, PgBouncer), on PostgreSQL.
+test-stack: install  ## The live suite through nginx and PgBouncer, plus faults: killed instances, restarts (PostgreSQL)
+	@command -v nginx >/dev/null && command -v pgbouncer >/dev/null || { \
+		echo "make $@ needs nginx and PgBouncer: apt-get install nginx pgbouncer (Debian, Ubuntu)" >&2; exit 1; }
+	$(BIN)/python -m pytest --server=stack --database=postgresql
+
+# The serve targets' prepare steps: each migrates and seeds DATABASE_URL, or else its own SQLite file. A serve target
+# runs its own first, unless PREPARE=0 (make stack-* migrates once, before its instances start).
+.PHONY: prepare-django prepare-flask prepare-fastapi
+prepare-django: install
 	$(BIN)/python manage.py migrate --verbosity 0
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+
+prepare-flask: install
 	$(BIN)/flask --app flask_books init-db
+
+prepare-fastapi: install
 	$(BIN)/python -m fastapi_books.initial_data
+
+migrate: prepare-django prepare-flask prepare-fastapi  ## Migrate and seed the databases of all three (as the serve targets do)
+
+PREPARE ?= 1
+prepare-unless-told = $(if $(filter 0,$(PREPARE)),,prepare-$(1))
 
 # The long run by default; CI passes a small budget and a fixed seed (.ci/run).
 FUZZ_EXAMPLES ?= 500
@@ -77,23 +95,27 @@ fuzz: install  ## schemathesis against each server, and the differential test, a
 # slow clients, and the contract's head limits, so that no proxy is needed in front.
 GUNICORN := $(BIN)/gunicorn --no-control-socket --config deploy/gunicorn.conf.py
 
-# $(call serve,LABEL,PORT,PREPARE,SERVER): prepare the database, print a banner, then exec the production server.
 # Without BOOKS_API_TOKEN in the environment, one random token is made once into var/api-token and used by every worker
 # (`ln` refuses to replace it, so servers started at the same moment still share one token). BOOKS_API_TOKEN set but
 # empty is kept: a server that refuses every write.
-define serve
+define make-token
 	@mkdir -p var
 	@[ -n "$${BOOKS_API_TOKEN+set}" ] || [ -s var/api-token ] || { \
 		$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > var/api-token.$$$$ && \
 		{ ln var/api-token.$$$$ var/api-token 2>/dev/null; rm var/api-token.$$$$; }; }
-	$(3)
-	@token="$${BOOKS_API_TOKEN-$$(cat var/api-token)}"; url="http://$(HOST):$(2)"; \
+endef
+TOKEN := $${BOOKS_API_TOKEN-$$(cat var/api-token)}
+
+# $(call serve,LABEL,PORT,SERVER): print a banner, then exec the production server (the database was prepared first).
+define serve
+	$(make-token)
+	@token="$(TOKEN)"; url="http://$(HOST):$(2)"; \
 	printf '\n%s on %s (%s workers)\n' "$(1)" "$$url" "$(WORKERS)"; \
 	printf 'Write token: %s\n' "$$token"; \
 	printf 'Docs: %s/docs (Swagger UI of %s/openapi.json)\n\nTry:\n' "$$url" "$$url"; \
 	printf '  curl -i %s/books\n' "$$url"; \
 	printf "  curl -i -X POST %s/books -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"title\": \"Snow Crash\", \"author\": \"Neal Stephenson\"}'\n\n" "$$url" "$$token"; \
-	BOOKS_API_TOKEN="$$token" PORT="$(2)" exec $(4)
+	BOOKS_API_TOKEN="$$token" PORT="$(2)" exec $(3)
 endef
 
 # WORKERS defaults to each server's own advice. gunicorn's docs: 2 x CPUs + 1 sync workers, as each one waits on the
@@ -104,14 +126,17 @@ serve-fastapi: WORKERS ?= $(CPUS)
 
 # Every worker signs sessions with one DJANGO_SECRET_KEY: without one in the environment, a random key is made once into
 # var/django-secret-key (as the token above). The admin's static files are collected into var/static for WhiteNoise.
-serve-django: PORT ?= 8001
-serve-django: install  ## Django + DRF under gunicorn on :8001, with Django's admin at /admin/
+define make-django-secret-key
 	@mkdir -p var; [ -n "$$DJANGO_SECRET_KEY" ] || [ -s var/django-secret-key ] || { \
 		$(BIN)/python -c 'from django.core.management.utils import get_random_secret_key as key; print(key())' \
 		> var/django-secret-key.$$$$ && \
 		{ ln var/django-secret-key.$$$$ var/django-secret-key 2>/dev/null; rm var/django-secret-key.$$$$; }; }
-	$(call serve,Django + DRF,$(PORT),$(BIN)/python manage.py migrate --verbosity 0 \
-		&& $(BIN)/python manage.py collectstatic --noinput --verbosity 0,\
+endef
+
+serve-django: PORT ?= 8001
+serve-django: install $(call prepare-unless-told,django)  ## Django + DRF under gunicorn on :8001, with Django's admin at /admin/
+	$(make-django-secret-key)
+	$(call serve,Django + DRF,$(PORT),\
 		env DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat var/django-secret-key)}" \
 		$(GUNICORN) django_books.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS))
 
@@ -122,8 +147,8 @@ createsuperuser: install  ## Create a user for Django's admin (on DATABASE_URL, 
 	$(BIN)/python manage.py createsuperuser $${DJANGO_SUPERUSER_PASSWORD:+--noinput}
 
 serve-flask: PORT ?= 8002
-serve-flask: install  ## Flask under gunicorn on :8002
-	$(call serve,Flask,$(PORT),$(BIN)/flask --app flask_books init-db,\
+serve-flask: install $(call prepare-unless-told,flask)  ## Flask under gunicorn on :8002
+	$(call serve,Flask,$(PORT),\
 		$(GUNICORN) 'flask_books:create_app()' --bind $(HOST):$(PORT) --workers $(WORKERS))
 
 # uvicorn's own defaults, stated because the contract promises them: 5 s for a request head (the
@@ -131,12 +156,30 @@ serve-flask: install  ## Flask under gunicorn on :8002
 # the requests in progress on SIGTERM (uvicorn's default would wait for ever).
 UVICORN_DEADLINES := --http deploy.uvicorn_protocol:HeadDeadlineProtocol --timeout-keep-alive 5 \
 	--timeout-graceful-shutdown 30
+# uvicorn believes X-Forwarded-For and -Proto from 127.0.0.1 unless told otherwise; here, only from
+# FORWARDED_ALLOW_IPS (the proxy's addresses), as gunicorn in deploy/gunicorn.conf.py.
+UVICORN_PROXY = $(if $(FORWARDED_ALLOW_IPS),--forwarded-allow-ips '$(FORWARDED_ALLOW_IPS)',--no-proxy-headers)
 
 serve-fastapi: PORT ?= 8003
-serve-fastapi: install  ## FastAPI under uvicorn on :8003
-	$(call serve,FastAPI,$(PORT),$(BIN)/python -m fastapi_books.initial_data,\
+serve-fastapi: install $(call prepare-unless-told,fastapi)  ## FastAPI under uvicorn on :8003
+	$(call serve,FastAPI,$(PORT),\
 		$(BIN)/uvicorn fastapi_books.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		$(UVICORN_DEADLINES))
+		$(UVICORN_DEADLINES) $(UVICORN_PROXY))
+
+# nginx on PORT in front of INSTANCES of one package's serve target, each on a free port, and PgBouncer between them and
+# DATABASE_URL's PostgreSQL (created if missing): deploy/stack.py. nginx and pgbouncer come from the system.
+STACK_DATABASE := postgresql://postgres@127.0.0.1:5432
+stack-django: PORT ?= 8011
+stack-flask: PORT ?= 8012
+stack-fastapi: PORT ?= 8013
+.PHONY: stack-django stack-flask stack-fastapi
+stack-django stack-flask stack-fastapi: stack-%: install  ## nginx, 2 instances and PgBouncer on :8011, :8012, :8013 (PostgreSQL)
+	@command -v nginx >/dev/null && command -v pgbouncer >/dev/null || { \
+		echo "make $@ needs nginx and PgBouncer: apt-get install nginx pgbouncer (Debian, Ubuntu)" >&2; exit 1; }
+	$(make-token)
+	$(if $(filter stack-django,$@),$(make-django-secret-key))
+	@BOOKS_API_TOKEN="$(TOKEN)" PORT=$(PORT) DATABASE_URL="$${DATABASE_URL:-$(STACK_DATABASE)/books_$*}" \
+		exec $(BIN)/python -m deploy.stack $*
 
 # Each server started as its serve target starts it, its /docs opened in Debian's chromium.
 .PHONY: docs-check

@@ -8,6 +8,7 @@ greenlet: a request waiting on another service (the catalog) lets the worker ser
 """
 
 import json
+import os
 import sys
 
 import gevent
@@ -28,6 +29,14 @@ BODY_BUFFER = 64 * 1024 + 1
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
+# Whose X-Forwarded-Proto gunicorn believes (and the apps, X-Forwarded-For): the proxy's addresses
+# when there is one in front, else nobody's (gunicorn's default believes 127.0.0.1).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
+if forwarded_allow_ips:
+    # A proxy adds its two fields (X-Forwarded-For, X-Forwarded-Proto) to the client's 100.
+    limit_request_fields += 2
+# One line per request, as uvicorn writes by default (gunicorn writes none unless told).
+accesslog = "-"
 # On SIGTERM, requests in progress have this long to finish (gunicorn's default, stated here
 # because the contract promises it).
 graceful_timeout = 30
