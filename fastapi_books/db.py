@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from fastapi import Depends
 from sqlalchemy import Connection, event, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,8 +64,17 @@ engine = create_db_engine(get_settings().database_url, get_settings().database_p
 async def get_session() -> AsyncIterator[AsyncSession]:
     # Not expired on commit: a route answers with the book as it stored it, with no reload that
     # could find it deleted by another request since (a 500 where a 200 is true).
-    async with AsyncSession(engine, expire_on_commit=False) as session:
+    session = AsyncSession(engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        try:
+            await session.close()
+        except OperationalError:
+            # The database, or PgBouncer, went away with the connection still checked out: giving
+            # it back fails, after the request's answer was decided (a 503 if a query failed).
+            # Raised here, it would reach uvicorn as an error, and the client no answer at all.
+            await session.invalidate()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

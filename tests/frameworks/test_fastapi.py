@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx2
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import Engine, QueuePool, event, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Session, col, create_engine, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fastapi_books import db, main
 from fastapi_books.catalog import CatalogSession, catalog_session
@@ -297,6 +300,21 @@ def running_app_client(app_engine: AsyncEngine) -> Iterator[httpx2.Client]:
 def racing_client(app_engine: AsyncEngine) -> Iterator[httpx2.Client]:
     """A client of the app as it runs, with no dependency overridden."""
     yield from running_app_client(app_engine)
+
+
+def test_a_connection_lost_before_the_session_closes_leaves_the_answer(
+    racing_client: httpx2.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database (or PgBouncer) gone with a connection still checked out, so that giving it
+    back fails once the answer is decided: the answer stands, and no exception escapes."""
+
+    async def close_over_a_lost_connection(self: AsyncSession) -> None:
+        lost = psycopg.OperationalError("server closed the connection unexpectedly")
+        raise OperationalError("ROLLBACK", {}, lost)
+
+    monkeypatch.setattr(AsyncSession, "close", close_over_a_lost_connection)
+    response = racing_client.get("/books/1")
+    assert response.status_code == 200, response.text
 
 
 @pytest.fixture
