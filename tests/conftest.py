@@ -63,17 +63,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addoption(
         "--server",
-        choices=["inprocess", "live"],
+        choices=["inprocess", "live", "stack"],
         default="inprocess",
         help="inprocess: call each app in the test process; live: start each app as "
-        "`make serve-<framework>` does and speak HTTP to it",
+        "`make serve-<framework>` does and speak HTTP to it; stack: as `make stack-<framework>` "
+        "does (nginx, two instances, PgBouncer; PostgreSQL only)",
     )
 
 
 def is_live(config: pytest.Config) -> bool:
-    """Whether the suite runs against live servers."""
+    """Whether the suite runs against live servers (a stack is one)."""
     server: str = config.getoption("server")
-    return server == "live"
+    return server in ("live", "stack")
 
 
 @pytest.fixture

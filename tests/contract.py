@@ -26,6 +26,9 @@ for status, text in re.findall(
     r"^\| (\d{3}) \| [^|\n]+ \| `([^`]+)` \|$", (SHARED / "CONTRACT.md").read_text(), re.MULTILINE
 ):
     DETAILS.setdefault(int(status), set()).add(text)
+# What nginx answers a request that is not HTTP, as it sees it (make stack-*; CONTRACT.md,
+# "Behind nginx").
+NOT_HTTP = "The request is not valid HTTP."
 NO_ROUTE = "There is nothing at this path."
 NO_BOOK = "There is no book with this id."
 INVALID_INPUT = {"body": "The body is invalid.", "query": "The query parameters are invalid."}

@@ -17,7 +17,8 @@ jsonschema (the reference implementation of JSON Schema); the rest is the docume
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,9 @@ def check_content(response: httpx2.Response, documented: dict[str, Any], method:
     return [f"body {error}" for error in schema_errors(content[media_type]["schema"], body)]
 
 
+CHECK_HOOK_NAME = "check_against_the_canonical_document"
+
+
 def check_response(framework: str) -> Callable[[httpx2.Response], None]:
     """A response hook that fails on any response the canonical document does not describe."""
 
@@ -204,7 +208,22 @@ def check_response(framework: str) -> Callable[[httpx2.Response], None]:
                 + "\n  ".join(found)
             )
 
+    hook.__name__ = CHECK_HOOK_NAME
     return hook
+
+
+@contextmanager
+def unchecked(client: httpx2.Client) -> Iterator[httpx2.Client]:
+    """The client without its check against the document, for the block."""
+    hooks = client.event_hooks
+    client.event_hooks = {
+        **hooks,
+        "response": [hook for hook in hooks["response"] if hook.__name__ != CHECK_HOOK_NAME],
+    }
+    try:
+        yield client
+    finally:
+        client.event_hooks = hooks
 
 
 def attach(client: httpx2.Client, framework: str) -> httpx2.Client:

@@ -24,6 +24,7 @@ from tests.contract import (
     padded_body,
     raw_path,
 )
+from tests.openapi_validation import unchecked
 
 
 def test_the_contract_fixes_a_detail_for_every_problem_status() -> None:
@@ -195,14 +196,21 @@ def test_precedence_first_applicable_status_wins(
     options: dict[str, object],
     body: bytes | None,
     status: int,
+    behind_nginx: bool,
 ) -> None:
     """404 (path) -> 405 -> 401 -> 413 -> 415 -> 400 -> 422 -> 404 (book) -> 412 -> 409;
-    on reads, 404 (book) -> 304."""
+    on reads, 404 (book) -> 304. nginx in front refuses a body over 64 KiB before any instance
+    sees its path, method or token."""
     headers = {"Content-Type": str(options.get("type", "application/json"))}
     if options.get("auth"):
         headers.update(AUTH)
     headers.update({name: str(value) for name, value in options.items() if name.startswith("If-")})
-    assert_problem(client.request(method, path, content=body, headers=headers), status)
+    if behind_nginx and body is not None and len(body) > MAX_BODY_BYTES:
+        # Not an answer the document gives to a method the path does not take: nginx's.
+        with unchecked(client):
+            assert_problem(client.request(method, path, content=body, headers=headers), 413)
+    else:
+        assert_problem(client.request(method, path, content=body, headers=headers), status)
     assert_seed_unchanged(client)
 
 

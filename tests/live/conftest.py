@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import is_live
 from tests.contract import TOKEN
 from tests.databases import PreparedDatabase
 from tests.live.plugin import ServerPool, watch_log
@@ -13,8 +14,8 @@ LIVE_DIR = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip the tests of this directory unless the suite runs with --server=live."""
-    if config.getoption("server") == "live":
+    """Skip the tests of this directory unless the suite runs with --server=live or stack."""
+    if is_live(config):
         return
     needs_live = pytest.mark.skip(reason="needs --server=live")
     for item in items:

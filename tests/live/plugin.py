@@ -21,6 +21,7 @@ from tests.catalog_stub import CatalogStub
 from tests.contract import CATALOG_TIMEOUT, TOKEN
 from tests.live.proxy import TcpRelay
 from tests.live.servers import LiveServer
+from tests.live.stack import StackServer
 
 if TYPE_CHECKING:
     from tests.databases import TestDatabases
@@ -70,8 +71,15 @@ class ServerPool:
     """The session's servers, one per configuration (`ServerKey`), started on demand. Every one
     is given a CATALOG_URL on this machine: the session's stub unless a test asks for another."""
 
-    def __init__(self, directory: Path, databases: "TestDatabases", catalog_url: str) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        databases: "TestDatabases",
+        catalog_url: str,
+        server_class: type[LiveServer] = LiveServer,
+    ) -> None:
         self.directory = directory
+        self.server_class = server_class
         self.databases = databases
         self.catalog_url = catalog_url
         self.servers: dict[ServerKey, LiveServer] = {}
@@ -91,7 +99,7 @@ class ServerPool:
     ) -> LiveServer:
         """A server not yet started, with its own log file; on the session's stub by default."""
         log_path = self.directory / f"{framework}-{len(self.started) + 1}.log"
-        server = LiveServer(
+        server = self.server_class(
             framework,
             database_url,
             api_token,
@@ -188,10 +196,18 @@ def live_servers(
     tmp_path_factory: pytest.TempPathFactory,
     test_databases: "TestDatabases",
     catalog_stub: CatalogStub,
+    pytestconfig: pytest.Config,
 ) -> Iterator[ServerPool]:
     """The session's live servers, on the suite's test databases and the session's catalog stub;
-    all stopped at the end."""
-    pool = ServerPool(tmp_path_factory.mktemp("live-servers"), test_databases, catalog_stub.url)
+    all stopped at the end. With --server=stack, each is a stack (tests/live/stack.py)."""
+    server_class = LiveServer
+    if pytestconfig.getoption("server") == "stack":
+        if pytestconfig.getoption("database") != "postgresql":
+            raise pytest.UsageError("--server=stack runs on PostgreSQL: add --database=postgresql")
+        server_class = StackServer
+    pool = ServerPool(
+        tmp_path_factory.mktemp("live-servers"), test_databases, catalog_stub.url, server_class
+    )
     try:
         yield pool
     finally:
@@ -239,6 +255,22 @@ def live_unavailable_client(
     watch_log(request, server)
     with live_http_client(server) as client:
         yield client
+
+
+@pytest.fixture
+def behind_nginx(pytestconfig: pytest.Config) -> bool:
+    """Whether each live server is a stack, nginx in front of its instances (--server=stack)."""
+    return bool(pytestconfig.getoption("server") == "stack")
+
+
+def skip_one_server_alone(behind_nginx: bool) -> None:
+    """Skip a test of one server's own process through a stack, where the signals and the drain
+    are the stack's: tests/live/test_stack.py."""
+    if behind_nginx:
+        pytest.skip(
+            "a signal to one server: through the stack, each instance's drain is "
+            "test_stack.py's rolling restart, under load"
+        )
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx2
 
+from deploy.stack import launch
+
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 HOST = "127.0.0.1"
 # Generous: on a busy 2-core machine the prepare step (migrations) and the workers' imports can
@@ -115,18 +117,10 @@ class LiveServer:
             environment["CATALOG_TIMEOUT"] = str(self.catalog_timeout)
         if self.workers is not None:
             environment["WORKERS"] = str(self.workers)
-        with self.log_path.open("ab") as log:
-            log.write(f"\n--- make serve-{self.framework} on port {self.port}\n".encode())
-            log.flush()
-            self.process = subprocess.Popen(
-                ["make", "--no-print-directory", f"serve-{self.framework}"],
-                cwd=REPO_ROOT,
-                env=environment,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        with self.log_path.open("a") as log:
+            log.write(f"\n--- make serve-{self.framework} on port {self.port}\n")
+        command = ["make", "--no-print-directory", f"serve-{self.framework}"]
+        self.process = launch(command, self.log_path, environment)
 
     def is_running(self) -> bool:
         """Whether the make process (and so the server it runs) is still alive."""

@@ -14,9 +14,9 @@ import psycopg
 import pytest
 
 from tests.catalog_stub import CatalogStub
-from tests.contract import TOKEN, describe
+from tests.contract import TOKEN
 from tests.databases import PreparedDatabase
-from tests.live.plugin import ServerPool, live_http_client, watch_log
+from tests.live.plugin import ServerPool, watch_log
 from tests.live.servers import HOST, LiveServer
 
 CATALOG = "/books/1/catalog"
@@ -36,8 +36,10 @@ LATE = 1.0
 NEVER = WAIT_TIMEOUT + 10
 # A timeout is a failure, not a wait.
 CLIENT_TIMEOUT = 30.0
-# More new connections than any default has workers: each worker serves one, very likely.
+# More new connections at once than any default has workers, twice: each worker serves one, very
+# likely.
 WARM_UP_REQUESTS = 40
+WARM_UP_BURSTS = 2
 POLL_INTERVAL = 0.02
 
 
@@ -108,10 +110,11 @@ def server(
     started = live_servers.server(framework, TOKEN, catalog_timeout=WAIT_TIMEOUT, workers=workers)
     database.reset()
     watch_log(request, started)
-    with live_http_client(started) as client:
-        for _ in range(WARM_UP_REQUESTS):
-            response = client.get(CATALOG)
-            assert response.status_code == 200, f"{framework}: {describe(response)}"
+    # At once: one after another, they would all reach one worker through nginx (--server=stack),
+    # which keeps its connection to an instance open from each request to the next.
+    for _ in range(WARM_UP_BURSTS):
+        answers = asyncio.run(burst(started.port, WARM_UP_REQUESTS))
+        assert statuses(answers) == {200: WARM_UP_REQUESTS}, f"{framework}: {statuses(answers)}"
     catalog.reset()
     return started
 
