@@ -12,6 +12,7 @@ from alembic.config import Config
 from flask import Flask, current_app, g
 from flask.cli import with_appcontext
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -123,8 +124,15 @@ def retry_when_stale(view: Callable[Params, Result]) -> Callable[Params, Result]
 def close_session(exception: BaseException | None = None) -> None:
     """Close the request's session, if it opened one; uncommitted work is rolled back."""
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()
+    except OperationalError:
+        # The database, or PgBouncer, went away with the connection still checked out: giving it
+        # back fails, after the answer was decided (a 503 if a query failed). Raised from a
+        # teardown function, it would reach gunicorn, which answers with its own HTML 500.
+        session.invalidate()
 
 
 def init_db() -> None:

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx2
+import psycopg
 import pytest
 from flask import Flask, current_app, g
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Engine, delete, func, inspect, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
@@ -221,6 +223,21 @@ def test_unexpected_error_is_a_500_problem_without_traceback(app: Flask) -> None
     assert response.get_json()["title"] == "Internal Server Error"
     assert b"secret detail" not in response.data
     assert b"Traceback" not in response.data
+
+
+def test_a_connection_lost_before_the_session_closes_leaves_the_answer(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database (or PgBouncer) gone with a connection still checked out, so that giving it
+    back fails once the answer is decided: the answer stands, and no exception escapes."""
+
+    def close_over_a_lost_connection(self: Session) -> None:
+        lost = psycopg.OperationalError("server closed the connection unexpectedly")
+        raise OperationalError("ROLLBACK", {}, lost)
+
+    monkeypatch.setattr(Session, "close", close_over_a_lost_connection)
+    response = client.get("/books/1")
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize(("size", "status"), [(MAX_BODY_BYTES, 201), (MAX_BODY_BYTES + 1, 413)])
