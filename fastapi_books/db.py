@@ -23,6 +23,9 @@ ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg
 SQLITE_BUSY_TIMEOUT_SECONDS = 20
 # PostgreSQL: how long to try to connect before the request gives up with a 503.
 CONNECT_TIMEOUT_SECONDS = 3
+# How long a request waits for a pooled connection before it answers 503 (SQLAlchemy's default is
+# 30 s, longer than a client waits).
+POOL_TIMEOUT_SECONDS = 3
 
 
 def use_write_ahead_log(dbapi_connection: Any, connection_record: Any) -> None:
@@ -36,7 +39,11 @@ def create_db_engine(database_url: str, pooler: Pooler = "") -> AsyncEngine:
     backend = url.get_backend_name()
     url = url.set(drivername=ASYNC_DRIVERS[backend])
     if backend == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+        )
         event.listen(engine.sync_engine, "connect", use_write_ahead_log)
         return engine
     # A connect_timeout in the URL's query wins over the default.
@@ -55,7 +62,9 @@ def create_db_engine(database_url: str, pooler: Pooler = "") -> AsyncEngine:
     # prepared then; the pool's connections are PgBouncer's clients, which hold a PostgreSQL
     # connection only while a transaction runs. Pre-ping: a connection the server (PostgreSQL, or
     # PgBouncer) closed is replaced, not handed to a request.
-    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT_SECONDS, connect_args=connect_args
+    )
 
 
 engine = create_db_engine(get_settings().database_url, get_settings().database_pooler)

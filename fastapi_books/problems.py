@@ -8,6 +8,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fastapi_books.automatic_methods import allowed_methods
@@ -98,7 +99,9 @@ async def validation_exception_handler(
     return problem(422, INVALID_INPUT_DETAILS[where], errors=list(errors.values()))
 
 
-async def database_unavailable_handler(request: Request, exc: OperationalError) -> ProblemResponse:
+async def database_unavailable_handler(
+    request: Request, exc: OperationalError | PoolTimeoutError
+) -> ProblemResponse:
     return problem(503, "The database is unavailable; try again later.")
 
 
@@ -113,5 +116,6 @@ EXCEPTION_HANDLERS: dict[
     StarletteHTTPException: http_exception_handler,
     RequestValidationError: validation_exception_handler,
     OperationalError: database_unavailable_handler,
+    PoolTimeoutError: database_unavailable_handler,
     Exception: server_error_handler,
 }

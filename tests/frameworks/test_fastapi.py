@@ -21,7 +21,8 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import Engine, QueuePool, event, inspect, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import Session, col, create_engine, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,6 +39,7 @@ from tests.contract import (
     CATALOG_TIMEOUT,
     CATALOG_TOO_SLOW,
     CATALOG_UNREADABLE,
+    DATABASE_UNAVAILABLE,
     NO_BOOK,
     SEED,
     assert_problem,
@@ -286,7 +288,7 @@ def app_engine(
     return engine
 
 
-def running_app_client(app_engine: AsyncEngine) -> Iterator[httpx2.Client]:
+def running_app_client(app_engine: AsyncEngine) -> Iterator[TestClient]:
     """A TestClient of the app as it runs (its lifespan included); its engine disposed after."""
     with TestClient(app, base_url="http://localhost", follow_redirects=False) as client:
         try:
@@ -532,6 +534,38 @@ def test_no_database_connection_is_held_while_the_catalog_is_awaited(
     assert still_waiting, "the catalog answered before the connections were counted"
     assert checked_out == 0
     assert idle_in_transaction == 0
+
+
+def test_waiting_too_long_for_a_pooled_connection_is_a_503(
+    catalog: CatalogStub,
+    fastapi_catalog: None,
+    racing_url: str,
+    fastapi_token: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With every connection the pool will give out held, a request gives up after pool_timeout
+    with a 503 (not a 500), and never asks the catalog."""
+    monkeypatch.setattr(db, "POOL_TIMEOUT_SECONDS", 0.2)
+    engine = create_db_engine(racing_url)
+    monkeypatch.setattr(db, "engine", engine)
+    for client in running_app_client(engine):
+        assert client.portal is not None  # it is while the client is open
+        held: list[AsyncConnection] = []
+        try:
+            while True:  # the pool's size and overflow, then no more
+                assert len(held) < 100, "the pool never refused a connection"
+                try:
+                    held.append(client.portal.call(engine.connect().start))
+                except PoolTimeoutError:
+                    break
+            for path in ("/books/1", "/books/1/catalog", "/health"):
+                started = time.monotonic()
+                assert_problem(client.get(path), 503, DATABASE_UNAVAILABLE)
+                assert time.monotonic() - started < 2, path
+        finally:
+            for connection in held:
+                client.portal.call(connection.close)
+    assert not catalog.requests()
 
 
 def test_a_catalog_answer_that_trickles_in_is_cut_at_the_timeout(
