@@ -57,10 +57,11 @@ test-live-postgres: install  ## The live suite on PostgreSQL
 	$(BIN)/python -m pytest --server=live --database=postgresql
 
 # --server=stack: each live server is a whole stack (make stack-*: nginx, two instances, PgBouncer), on PostgreSQL.
+# The in-process checks (tests/frameworks, tests/sidebyside) start no server: make test-postgres runs them.
 test-stack: install  ## The live suite through nginx and PgBouncer, plus faults: killed instances, restarts (PostgreSQL)
 	@command -v nginx >/dev/null && command -v pgbouncer >/dev/null || { \
 		echo "make $@ needs nginx and PgBouncer: apt-get install nginx pgbouncer (Debian, Ubuntu)" >&2; exit 1; }
-	$(BIN)/python -m pytest --server=stack --database=postgresql
+	$(BIN)/python -m pytest --server=stack --database=postgresql --ignore=tests/frameworks --ignore=tests/sidebyside
 
 # The serve targets' prepare steps: each migrates and seeds DATABASE_URL, or else its own SQLite file. A serve target
 # runs its own first, unless PREPARE=0 (make stack-* migrates once, before its instances start).
