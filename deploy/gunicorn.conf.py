@@ -35,6 +35,10 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
 if forwarded_allow_ips:
     # A proxy adds its two fields (X-Forwarded-For, X-Forwarded-Proto) to the client's 100.
     limit_request_fields += 2
+    # The scheme from the one field the proxy sets. gunicorn's default also reads
+    # X-Forwarded-Ssl and X-Forwarded-Protocol, which a proxy passes on from the client as they
+    # came: one that disagreed with X-Forwarded-Proto was gunicorn's own HTML 400.
+    secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 # One line per request, as uvicorn writes by default (gunicorn writes none unless told).
 accesslog = "-"
 # On SIGTERM, requests in progress have this long to finish (gunicorn's default, stated here
