@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from deploy.stack import Stack
-from tests.contract import AUTH, DATABASE_UNAVAILABLE, TOKEN
+from tests.contract import AUTH, DATABASE_UNAVAILABLE, TOKEN, assert_problem, describe
 from tests.databases import TABLES, PreparedDatabase
 from tests.live.plugin import ServerPool, relay_to, watch_log
 from tests.live.servers import HOST, wait_for
@@ -32,6 +32,7 @@ CLIENTS = 6
 # The contract's bound on any answer while the database is away: a 503 within the pool's 3 s
 # wait (PgBouncer's query_wait_timeout), on a busy machine.
 OUTAGE_ANSWER_WITHIN = 10.0
+NO_INSTANCE = "No instance of the service could be reached."
 BACK_WITHIN = 5.0
 LOAD_AUTHOR = "Under Load"
 CLOSED_WHILE_IDLE = "Server disconnected without sending a response."
@@ -328,6 +329,36 @@ def test_the_log_shows_the_clients_address_and_believes_no_other(
         assert "127.0.0.2" in line, line
         assert "127.0.0.1" not in line, line
         assert "203.0.113.9" not in line, line
+
+
+def test_with_every_instance_gone_each_method_is_nginx_s_502_problem(
+    new_stack: StackServer,
+) -> None:
+    """Every instance killed: nginx's 502 problem, whichever way a method reaches the instances
+    (PUT, DELETE and TRACE through an error page of nginx's)."""
+    for member in stack_of(new_stack).members:
+        member.kill()
+    book = {"title": "Nowhere", "author": "Nobody"}
+    with httpx2.Client(base_url=new_stack.base_url, headers=AUTH, timeout=30) as client:
+        for method in ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "TRACE"):
+            body = book if method in ("POST", "PUT", "PATCH") else None
+            response = client.request(method, "/books/1", json=body)
+            if method == "HEAD":
+                assert response.status_code == 502, method
+            else:
+                assert_problem(response, 502, NO_INSTANCE)
+
+
+def test_a_client_s_own_scheme_fields_are_not_believed(new_stack: StackServer) -> None:
+    """X-Forwarded-Ssl and X-Forwarded-Protocol from the client pass nginx as they came; only
+    nginx's X-Forwarded-Proto tells the scheme, and the request is served."""
+    with httpx2.Client(base_url=new_stack.base_url, timeout=30) as client:
+        for field, value in (("X-Forwarded-Ssl", "on"), ("X-Forwarded-Protocol", "ssl")):
+            response = client.get(
+                "/books", params={"limit": 1, "offset": 1}, headers={field: value}
+            )
+            assert response.status_code == 200, f"{field}: {describe(response)}"
+            assert response.headers["link"].startswith("</books?"), response.headers["link"]
 
 
 def test_postgresql_restarted_under_load_is_503_then_full_service(
