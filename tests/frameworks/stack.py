@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 PROXY = "127.0.0.1"
 CLIENT = "203.0.113.7"
-# Whatever the client sent, then the address the proxy saw (nginx's $proxy_add_x_forwarded_for).
+# Whatever the client sent, then the address the proxy saw (as a proxy that appends does; nginx's
+# $proxy_add_x_forwarded_for).
 FORWARDED_FOR = f"198.51.100.1, {CLIENT}"
 
 # FORWARDED_ALLOW_IPS, the peer that sends the request, and whether its X-Forwarded-* is believed.

@@ -268,8 +268,8 @@ def skip_one_server_alone(behind_nginx: bool) -> None:
     are the stack's: tests/live/test_stack.py."""
     if behind_nginx:
         pytest.skip(
-            "a signal to one server: through the stack, each instance's drain is "
-            "test_stack.py's rolling restart, under load"
+            "a signal to one server: each server's drain is make test-live's; through the "
+            "stack, instances are taken out of nginx's group before their signal (test_stack.py)"
         )
 
 
