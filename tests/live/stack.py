@@ -4,6 +4,7 @@ the serve target behind it, and PgBouncer between them and the test database.
 """
 
 import contextlib
+import os
 from dataclasses import dataclass
 
 from deploy.stack import Stack
@@ -50,8 +51,9 @@ class StackServer(LiveServer):
             self.stack.kill()
 
     def signal(self, signum: int) -> None:
+        # To each part's process group: an instance's process is `make`, its server a child.
         if self.stack is not None:
             for part in self.stack.parts:
                 if part.process is not None:
                     with contextlib.suppress(ProcessLookupError):
-                        part.process.send_signal(signum)
+                        os.killpg(part.process.pid, signum)
