@@ -415,6 +415,21 @@ def main() -> None:
         port=port,
         instances=int(os.environ.get("INSTANCES", "2")),
     )
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    # While starting, the first signal interrupts the start, which then stops what it had started.
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+    print(f"Starting {LABELS[framework]} stack in {stack.directory}/ ...", flush=True)
+    try:
+        stack.start()
+    except KeyboardInterrupt:
+        sys.exit("Stopped while starting.")
+    # Once started, a signal (a second one too) only asks for the stop below, in order.
     stopping = threading.Event()
 
     def stop(signum: int, frame: object) -> None:
@@ -422,8 +437,6 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"Starting {LABELS[framework]} stack in {stack.directory}/ ...", flush=True)
-    stack.start()
     stack.banner(os.environ["BOOKS_API_TOKEN"], sys.stdout)
     try:
         while not stopping.wait(1):
