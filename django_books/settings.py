@@ -1,5 +1,6 @@
 """Settings for the books API: whatever differs between deployments comes from the environment."""
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -127,6 +128,15 @@ INSTALLED_APPS = [
 # would believe the header from any peer. USE_X_FORWARDED_HOST stays off: the proxy passes the
 # client's Host on as it is.
 FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", cast=str.strip, default=[])
+for address in FORWARDED_ALLOW_IPS:
+    # gunicorn would also take "*" and networks, which the middleware does not compare.
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FORWARDED_ALLOW_IPS lists the proxy's addresses one by one: {address!r} is not an "
+            "IP address ('*' and networks are not accepted)."
+        ) from None
 MIDDLEWARE = [
     # First, so that everything after it sees the client's address.
     "django_books.books.middleware.client_address_from_proxy",

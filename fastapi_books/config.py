@@ -1,10 +1,11 @@
 """Settings from the environment, read once per process."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import PositiveFloat, SecretStr
+from pydantic import PositiveFloat, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -30,9 +31,23 @@ class Settings(BaseSettings):
     # may take: connecting, sending, and receiving the full response.
     catalog_url: str = "https://openlibrary.org"
     catalog_timeout: PositiveFloat = 2
-    # uvicorn's --forwarded-allow-ips (the Makefile passes it on); read here only for the two
-    # fields the proxy adds to a request's head (limits.py).
+    # uvicorn's --forwarded-allow-ips (the Makefile passes it on); read here for the two fields
+    # the proxy adds to a request's head (limits.py), and held to what the other two packages
+    # accept: uvicorn would also take "*" and networks.
     forwarded_allow_ips: str = ""
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def addresses_one_by_one(cls, value: str) -> str:
+        for address in filter(None, (entry.strip() for entry in value.split(","))):
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(
+                    f"FORWARDED_ALLOW_IPS lists the proxy's addresses one by one: {address!r} is "
+                    "not an IP address ('*' and networks are not accepted)."
+                ) from None
+        return value
 
 
 @lru_cache

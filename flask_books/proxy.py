@@ -1,5 +1,6 @@
 """Werkzeug's ProxyFix for the requests that come from the proxy in front (FORWARDED_ALLOW_IPS)."""
 
+import ipaddress
 from collections.abc import Iterable
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -19,6 +20,15 @@ class ProxyFixFromProxies:
         self.app = app
         self.proxy_fix = ProxyFix(app, x_for=1, x_proto=1)
         self.proxies = frozenset(proxies)
+        for address in self.proxies:
+            # gunicorn would also take "*" and networks, which are not compared here.
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(
+                    f"FORWARDED_ALLOW_IPS lists the proxy's addresses one by one: {address!r} is "
+                    "not an IP address ('*' and networks are not accepted)."
+                ) from None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REMOTE_ADDR") in self.proxies:

@@ -234,6 +234,16 @@ def test_an_unknown_database_pooler_stops_django() -> None:
     assert "ImproperlyConfigured: DATABASE_POOLER is 'session'; it must be empty" in result.stderr
 
 
+@pytest.mark.parametrize("entry", ["*", "10.0.0.0/8", "proxy.example"])
+def test_forwarded_allow_ips_other_than_addresses_stops_django(entry: str) -> None:
+    """FORWARDED_ALLOW_IPS lists addresses: "*", a network or a name stops the settings, saying
+    so, rather than be believed by gunicorn and ignored by the middleware."""
+    result = python_in_repo("-c", READ_SETTINGS, FORWARDED_ALLOW_IPS=f"127.0.0.1, {entry}")
+    assert result.returncode == 1
+    expected = "ImproperlyConfigured: FORWARDED_ALLOW_IPS lists the proxy's addresses one by one: "
+    assert f"{expected}{entry!r} is not an IP address" in result.stderr
+
+
 # The same check on PostgreSQL, through Django's own connection as the settings make it: a
 # server-side cursor, then a statement run past psycopg's prepare threshold.
 CURSORS_AND_PREPARED_STATEMENTS = f"""

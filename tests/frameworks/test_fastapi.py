@@ -5,6 +5,7 @@ client's life and the database connection while the catalog is awaited."""
 import asyncio
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -171,6 +172,17 @@ def test_an_unknown_database_pooler_fails_validation(
     reads as it is imported, so the worker does not start."""
     monkeypatch.setenv("DATABASE_POOLER", "session")
     with pytest.raises(ValidationError, match="database_pooler"):
+        get_settings()
+
+
+@pytest.mark.parametrize("entry", ["*", "10.0.0.0/8", "proxy.example"])
+def test_forwarded_allow_ips_other_than_addresses_fails_validation(
+    monkeypatch: pytest.MonkeyPatch, fresh_settings: None, entry: str
+) -> None:
+    """FORWARDED_ALLOW_IPS lists addresses, as for the other two: "*", a network or a name fails
+    the settings, though uvicorn would take the first two."""
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", f"127.0.0.1, {entry}")
+    with pytest.raises(ValidationError, match=f"one by one: {re.escape(repr(entry))} is not an IP"):
         get_settings()
 
 

@@ -208,6 +208,16 @@ def test_an_unknown_database_pooler_stops_the_app(tmp_path: Path) -> None:
         create_app({"DATABASE_URL": database_url, "DATABASE_POOLER": "session"})
 
 
+@pytest.mark.parametrize("entry", ["*", "10.0.0.0/8", "proxy.example"])
+def test_forwarded_allow_ips_other_than_addresses_stops_the_app(tmp_path: Path, entry: str) -> None:
+    """FORWARDED_ALLOW_IPS lists addresses: "*", a network or a name fails create_app, saying
+    so, rather than be believed by gunicorn and ignored by the app."""
+    database_url = f"sqlite:///{tmp_path / 'books.sqlite3'}"
+    proxies = ["127.0.0.1", entry]
+    with pytest.raises(ValueError, match=f"one by one: {re.escape(repr(entry))} is not an IP"):
+        create_app({"DATABASE_URL": database_url, "FORWARDED_ALLOW_IPS": proxies})
+
+
 def test_unexpected_error_is_a_500_problem_without_traceback(app: Flask) -> None:
     """An exception in a view, outside testing mode, is a 500 problem that leaks nothing."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
