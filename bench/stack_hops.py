@@ -2,7 +2,7 @@
 `POST /books` straight to a serve target, to an instance that reaches PostgreSQL through
 PgBouncer, and through nginx and PgBouncer to one instance and to two.
 
-    taskset -c 0 .venv/bin/python bench/stack_hops.py [SECONDS] [ROUNDS]
+    taskset -c 0 .venv/bin/python -m bench.stack_hops [SECONDS] [ROUNDS]
 
 Every server runs with WORKERS=1 on the CPU this script is given (its children inherit it), wrk
 on the other (CPU 1), 64 connections. The targets are loaded in turn, ROUNDS times; the medians
