@@ -252,7 +252,6 @@ def assert_outage_answers(load: Load, since: int) -> None:
     """While the database is away: 503 problems (or answers), in time; never a 500."""
     during = load.outcomes[since:]
     statuses = Counter(o.status for o in during)
-    assert statuses[503], f"no request met the outage: {statuses}"
     assert set(statuses) <= {200, 201, 503}, describe_failures(
         [o for o in during if o.status not in (200, 201, 503)]
     )
