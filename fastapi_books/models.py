@@ -1,10 +1,11 @@
 """The Book table and the request and response models, by role."""
 
 import re
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import MISSING, AfterValidator, BeforeValidator, WithJsonSchema
-from sqlalchemy import BigInteger, Column, Integer, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 MAX_TEXT_LENGTH = 200
@@ -116,3 +117,27 @@ class Book(BookBase, table=True):
         default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer, "sqlite")
     )
     version: int = Field(default=1, sa_column=VERSION)
+
+
+class BookChange(SQLModel, table=True):
+    """One committed write of a book, for live updates: the transactional outbox (changes.py)."""
+
+    # Numbered from the counter below, in commit order without gaps: not the table's own sequence,
+    # whose numbers are taken in the order transactions start and lost when one rolls back.
+    event: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    type: Literal["created", "updated", "deleted"] = Field(sa_type=String(7))
+    # No foreign key: the event of a deletion outlives its book.
+    book_id: int = Field(sa_type=BigInteger)
+    version: int
+    # The book as GET /books/{id} returned it after the write; null for a deletion.
+    book: dict[str, Any] | None = Field(sa_type=JSON)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class BookChangeCounter(SQLModel, table=True):
+    """One row: the number of the last event, which each write's transaction locks and raises."""
+
+    id: int = Field(primary_key=True)
+    last_event: int = Field(sa_type=BigInteger)

@@ -12,6 +12,7 @@ from webargs.flaskparser import abort
 
 from flask_books.auth import NEEDS_TOKEN, require_write_token
 from flask_books.catalog import search_catalog
+from flask_books.changes import record_change
 from flask_books.conditional import (
     ETAG_HEADERS,
     IF_MATCH,
@@ -78,8 +79,10 @@ def get_book_to_change(book_id: int) -> Book:
 
 
 def save_book(book: Book, changes: dict[str, str]) -> None:
-    """Apply the changes and commit; the unique constraint, not a SELECT, decides a 409."""
+    """Apply the changes and commit with their event; the unique constraint, not a SELECT, decides
+    a 409."""
     session = get_session()
+    created, version = book.id is None, book.version
     try:
         # The savepoint keeps the transaction usable after the failed write (PostgreSQL needs it).
         # Its flush UPDATEs only the changed columns, WHERE the version is still the one read:
@@ -91,6 +94,10 @@ def save_book(book: Book, changes: dict[str, str]) -> None:
             session.add(book)
     except IntegrityError:
         abort(409, message="Another book already has this title and author.")
+    if created:
+        record_change(session, "created", book)
+    elif book.version != version:  # no net change is no UPDATE, and no event
+        record_change(session, "updated", book)
     session.commit()
 
 
@@ -215,6 +222,9 @@ def delete_book(book_id: int) -> None:
     session = get_session()
     # DELETE … WHERE id = … AND version = <the version read>: if another request deleted (or
     # changed) the book meanwhile, no row matches and the flush raises StaleDataError, so only
-    # the request that removed the row answers 204; the others read again and answer 404.
+    # the request that removed the row goes on to its event and a 204; the others read again and
+    # answer 404.
     session.delete(book)
+    session.flush()
+    record_change(session, "deleted", book)
     session.commit()

@@ -1,9 +1,10 @@
-"""The books table, declared with SQLAlchemy 2's typed ORM mapping."""
+"""The books table and the outbox of its changes, declared with SQLAlchemy 2's typed ORM mapping."""
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MAX_TEXT_LENGTH = 200
@@ -33,3 +34,29 @@ class Book(Base):
     version: Mapped[int] = mapped_column(server_default=text("1"))
 
     __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
+
+
+class BookChange(Base):
+    """One committed write of a book, for live updates: the transactional outbox (changes.py)."""
+
+    __tablename__ = "book_changes"
+
+    # Numbered from the counter below, in commit order without gaps: not the table's own sequence,
+    # whose numbers are taken in the order transactions start and lost when one rolls back.
+    event: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(7))
+    # No foreign key: the event of a deletion outlives its book.
+    book_id: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int]
+    # The book as GET /books/{id} returned it after the write; null for a deletion.
+    book: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BookChangeCounter(Base):
+    """One row: the number of the last event, which each write's transaction locks and raises."""
+
+    __tablename__ = "book_change_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_event: Mapped[int] = mapped_column(BigInteger)

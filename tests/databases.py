@@ -41,17 +41,37 @@ import pytest
 from django.conf import settings
 from django.db import connections
 from psycopg import sql
-from sqlalchemy import Engine, column, create_engine, delete, func, insert, select, table, update
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    column,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.sql.expression import TableClause
 
+from django_books.books.models import BookChange, BookChangeCounter
 from tests.contract import SEED
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CONNECT_TIMEOUT_SECONDS = 3
 
-# Each framework's table, as its migrations name it.
+# Each framework's tables, as its migrations name them: the books, the outbox of their changes and
+# its counter.
 TABLES = {"django": "books_book", "flask": "books", "fastapi": "book"}
+CHANGE_TABLES = {
+    "django": ("books_bookchange", "books_bookchangecounter"),
+    "flask": ("book_changes", "book_change_counter"),
+    "fastapi": ("bookchange", "bookchangecounter"),
+}
 
 # The prepare step of each `make serve-<framework>` (see the Makefile), run with DATABASE_URL.
 PREPARE_COMMANDS = {
@@ -142,12 +162,16 @@ class PreparedDatabase:
         self.engine = create_engine(self.url, connect_args=connect_args)
 
     def reset(self) -> None:
-        """Restore exactly the seed: its books with their ids, and the next id after them."""
+        """Restore exactly the seed: its books with their ids, and the next id after them; no
+        change recorded, and the next one event 1."""
         books = table(TABLES[self.framework], column("id"), column("title"), column("author"))
+        changes, counter = change_tables(self.framework)
         last_seed_id = max(book["id"] for book in SEED)
         with self.engine.begin() as connection:
             connection.execute(delete(books))
             connection.execute(insert(books), SEED)
+            connection.execute(delete(changes))
+            connection.execute(update(counter).values(last_event=0))
             if self.engine.dialect.name == "sqlite":
                 # AUTOINCREMENT's high-water mark, which DELETE keeps.
                 sequence = table("sqlite_sequence", column("name"), column("seq"))
@@ -158,9 +182,43 @@ class PreparedDatabase:
                 sequence_name = func.pg_get_serial_sequence(books.name, "id")
                 connection.execute(select(func.setval(sequence_name, last_seed_id)))
 
+    def changes(self) -> list[dict[str, Any]]:
+        """The events in the outbox, oldest first: event, type, book_id, version and book."""
+        changes, _ = change_tables(self.framework)
+        with self.engine.connect() as connection:
+            fields = [changes.c[name] for name in CHANGE_FIELDS]
+            rows = connection.execute(select(*fields).order_by(changes.c.event))
+            return [dict(row._mapping) for row in rows]
+
+    def add_changes(self, events: list[dict[str, Any]], last_event: int) -> None:
+        """Store these events (each with every column, created_at too), and the counter at
+        last_event."""
+        changes, counter = change_tables(self.framework)
+        with self.engine.begin() as connection:
+            connection.execute(insert(changes), events)
+            connection.execute(update(counter).values(last_event=last_event))
+
     def close(self) -> None:
         """Close the reset's pooled connections."""
         self.engine.dispose()
+
+
+# The outbox's columns, the same in the three packages; created_at is written, not read back.
+CHANGE_FIELDS = ("event", "type", "book_id", "version", "book")
+
+
+def change_tables(framework: str) -> tuple[TableClause, TableClause]:
+    """The framework's outbox and its counter, as SQL tables."""
+    changes, counter = CHANGE_TABLES[framework]
+    return (
+        table(
+            changes,
+            *(column(name) for name in CHANGE_FIELDS[:-1]),
+            column("book", JSON),
+            column("created_at", DateTime(timezone=True)),
+        ),
+        table(counter, column("last_event")),
+    )
 
 
 class TestDatabases:
@@ -268,3 +326,25 @@ def django_db_modify_db_settings(
         default.update(test_settings)
         # Importing the models opened a SQLite connection object; the next use makes a new one.
         del connections["default"]
+
+
+class DjangoChanges:
+    """Django's outbox, in-process: read and written on the test's own connection and transaction,
+    where the test client's requests write it (PreparedDatabase has the same two methods)."""
+
+    def changes(self) -> list[dict[str, Any]]:
+        return list(BookChange.objects.values(*CHANGE_FIELDS))
+
+    def add_changes(self, events: list[dict[str, Any]], last_event: int) -> None:
+        BookChange.objects.bulk_create(BookChange(**event) for event in events)
+        BookChangeCounter.objects.update(last_event=last_event)
+
+
+@pytest.fixture
+def outbox(framework: str, request: pytest.FixtureRequest) -> DjangoChanges | PreparedDatabase:
+    """The outbox of the framework under test's database: `changes()` lists its events, oldest
+    first; `add_changes(events, last_event)` stores some and moves the counter."""
+    if framework == "django" and request.config.getoption("server") == "inprocess":
+        return DjangoChanges()
+    databases: TestDatabases = request.getfixturevalue("test_databases")
+    return databases.prepared(framework)

@@ -1,10 +1,13 @@
 """The books in Django's admin, at /admin/."""
 
 from django.contrib import admin
+from django.db import transaction
+from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from django_books.books.models import Book
+from django_books.books.changes import record_change
+from django_books.books.models import Book, BookChange
 
 
 # ModelAdmin is generic in django-stubs only: subscripting it at run time needs their
@@ -41,3 +44,22 @@ class BookAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if change and form.has_changed():
             obj.version += 1  # read under the lock (get_object): no write came in between
         super().save_model(request, obj, form, change)
+        # The admin saves in a transaction (changeform_view): the event is part of it.
+        if not change:
+            record_change(BookChange.Type.CREATED, obj)
+        elif form.has_changed():
+            record_change(BookChange.Type.UPDATED, obj)
+
+    def delete_model(self, request: HttpRequest, obj: Book) -> None:
+        # In delete_view's transaction, as is the event; recorded first, while obj has its pk
+        # (Model.delete() clears it).
+        record_change(BookChange.Type.DELETED, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Book]) -> None:
+        """The "Delete selected books" action: one event per book, in one transaction with the
+        deletions (the changelist, unlike the change and delete forms, runs in none)."""
+        with transaction.atomic():
+            for book in queryset.select_for_update():
+                record_change(BookChange.Type.DELETED, book)
+                book.delete()

@@ -1,4 +1,4 @@
-"""The Book model."""
+"""The Book model, and the outbox of its changes."""
 
 from django.db import models
 
@@ -23,3 +23,38 @@ class Book(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} by {self.author}"
+
+
+class BookChange(models.Model):
+    """One committed write of a book, for live updates: the transactional outbox (changes.py)."""
+
+    class Type(models.TextChoices):
+        CREATED = "created"
+        UPDATED = "updated"
+        DELETED = "deleted"
+
+    # Numbered from the counter below, in commit order without gaps: not an AutoField, whose
+    # numbers are taken in the order transactions start and lost when one rolls back.
+    event = models.BigIntegerField(primary_key=True)
+    type = models.CharField(max_length=7, choices=Type)
+    # Not a ForeignKey: the event of a deletion outlives its book.
+    book_id = models.BigIntegerField()
+    version = models.PositiveIntegerField()
+    # The book as GET /books/{id} returned it after the write; null for a deletion.
+    book = models.JSONField(null=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("event",)
+
+    def __str__(self) -> str:
+        return f"Event {self.event}: book {self.book_id} {self.type}"
+
+
+class BookChangeCounter(models.Model):
+    """One row: the number of the last event, which each write's transaction locks and raises."""
+
+    last_event = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Last event: {self.last_event}"

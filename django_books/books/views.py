@@ -16,11 +16,12 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from django_books.books.catalog import search_catalog
+from django_books.books.changes import record_change
 from django_books.books.conditional import check_if_match, etag, is_not_modified
 from django_books.books.exceptions import BookNotFound, CatalogHasNoRecord, Conflict
 from django_books.books.filters import BookSearchFilter
 from django_books.books.mixins import AllowHeaderMixin
-from django_books.books.models import Book
+from django_books.books.models import Book, BookChange
 from django_books.books.pagination import LinkHeaderPagination
 from django_books.books.parsers import parse_json_body
 from django_books.books.schema import (
@@ -110,7 +111,8 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet[Book]):
         """201 with the book's Location and ETag."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        self.perform_create(serializer)
+        with transaction.atomic():  # the book and its event
+            self.perform_create(serializer)
         headers = self.get_success_headers(serializer.data)
         return book_response(serializer, status.HTTP_201_CREATED, headers)
 
@@ -166,9 +168,15 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet[Book]):
 
     def perform_create(self, serializer: BaseSerializer[Book]) -> None:
         save_unless_duplicate(serializer)
+        assert serializer.instance is not None
+        record_change(BookChange.Type.CREATED, serializer.instance)
 
     def perform_update(self, serializer: BaseSerializer[Book]) -> None:
+        assert serializer.instance is not None
+        version = serializer.instance.version
         save_unless_duplicate(serializer)
+        if serializer.instance.version != version:  # no net change is no UPDATE, and no event
+            record_change(BookChange.Type.UPDATED, serializer.instance)
 
     def perform_destroy(self, instance: Book) -> None:
         # The DELETE's row count decides, not the lookup before it (Model.delete() returns quietly
@@ -176,6 +184,7 @@ class BookViewSet(AllowHeaderMixin, viewsets.ModelViewSet[Book]):
         deleted, _ = Book.objects.filter(pk=instance.pk).delete()
         if not deleted:
             raise BookNotFound
+        record_change(BookChange.Type.DELETED, instance)
 
     def get_success_headers(self, data: Any) -> dict[str, str]:
         # A path: DRF looks for a `url` field, which a book does not have.

@@ -18,6 +18,7 @@ from starlette.types import Scope
 
 from fastapi_books.auth import require_write_token
 from fastapi_books.catalog import CatalogRecord, CatalogSessionDep, search_catalog
+from fastapi_books.changes import record_change
 from fastapi_books.conditional import EntityTags, IfMatch, IfNoneMatch, etag, require_match
 from fastapi_books.db import SessionDep
 from fastapi_books.folding import ASCII_LOWERCASE, ascii_lower
@@ -202,9 +203,14 @@ async def change_book(
     response: Response,
 ) -> Book:
     """Store the changes in the book as it is now, and give the response its new ETag."""
-    book = await write_current_book(
-        session, book_id, if_match, lambda book: save_book(session, book, changes)
-    )
+
+    async def write(book: Book) -> None:
+        version = book.version
+        await save_book(session, book, changes)
+        if book.version != version:  # no net change is no UPDATE, and no event
+            await record_change(session, "updated", book)
+
+    book = await write_current_book(session, book_id, if_match, write)
     response.headers["ETag"] = etag(book)
     return book
 
@@ -246,6 +252,7 @@ async def create_book(
     """Create a book; its URL is in the Location header."""
     book = Book.model_validate(book_in)
     await save_book(session, book, {})
+    await record_change(session, "created", book)
     await session.commit()
     response.headers["Location"] = request.app.url_path_for("read_book", book_id=book.id)
     response.headers["ETag"] = etag(book)
@@ -316,9 +323,15 @@ async def patch_book(
 )
 async def delete_book(session: SessionDep, book_id: BookId, if_match: IfMatch) -> None:
     """Delete a book; its id is never handed out again."""
-    # The DELETE's row count decides: of simultaneous DELETEs, only the one that removed the row
-    # answers 204; the others find no book when they look again (404).
-    await write_current_book(session, book_id, if_match, session.delete)
+
+    async def delete(book: Book) -> None:
+        await session.delete(book)
+        # The DELETE's row count decides: of simultaneous DELETEs, only the one that removed the
+        # row goes on to its event and a 204; the others find no book when they look again (404).
+        await session.flush()
+        await record_change(session, "deleted", book)
+
+    await write_current_book(session, book_id, if_match, delete)
 
 
 @router.get(

@@ -8,7 +8,7 @@ and with --server=live through `make serve-django` under gunicorn.
 import os
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from django.conf import settings
 
 from django_books.wsgi import BooksWSGIHandler
 from tests.contract import AUTH, SEED, TOKEN, describe
+from tests.databases import DjangoChanges
 from tests.live.plugin import watch_log
 from tests.live.servers import REPO_ROOT, LiveServer
 
@@ -30,6 +31,7 @@ CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 BASE_STYLESHEET = re.compile(r'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"')
 BOOK_CHANGE_FORM = "/admin/books/book/{id}/change/"
 BOOK_LIST = "/admin/books/book/"
+SNOW_CRASH = {"title": "Snow Crash", "author": "Neal Stephenson"}
 
 
 @pytest.fixture
@@ -50,7 +52,11 @@ def browser(
 
 
 def submit(
-    client: httpx2.Client, path: str, fields: dict[str, str], *, multipart: bool = False
+    client: httpx2.Client,
+    path: str,
+    fields: Mapping[str, str | list[str]],
+    *,
+    multipart: bool = False,
 ) -> httpx2.Response:
     """Load the form at this path, then post it back with its CSRF token, as a browser does.
 
@@ -174,6 +180,39 @@ def test_an_invalid_edit_is_a_form_error_that_changes_nothing(
     assert 'class="errornote"' in response.text
     assert error in response.text
     assert signed_in.get("/books").json() == SEED
+
+
+def test_each_change_in_the_admin_is_one_event_as_through_the_api(
+    signed_in: httpx2.Client,
+) -> None:
+    """Add, change (then save unchanged), delete, and "Delete selected books": one event per book
+    written, in order, as the API records its own writes."""
+    added = submit(signed_in, "/admin/books/book/add/", {**SNOW_CRASH, "_save": "Save"})
+    assert added.status_code == 302, describe(added)
+    for _ in range(2):  # the second save changes nothing
+        assert edit_book(signed_in, 3, "Snow Crash II", SNOW_CRASH["author"]).status_code == 302
+    deleted = submit(signed_in, "/admin/books/book/3/delete/", {"post": "yes"})
+    assert deleted.status_code == 302, describe(deleted)
+    selected: dict[str, str | list[str]] = {
+        "action": "delete_selected",
+        "_selected_action": ["1", "2"],
+        "post": "yes",
+    }
+    assert submit(signed_in, BOOK_LIST, selected).status_code == 302
+    snow_crash_ii = {"id": 3, **SNOW_CRASH, "title": "Snow Crash II"}
+    assert DjangoChanges().changes() == [
+        {
+            "event": 1,
+            "type": "created",
+            "book_id": 3,
+            "version": 1,
+            "book": {"id": 3, **SNOW_CRASH},
+        },
+        {"event": 2, "type": "updated", "book_id": 3, "version": 2, "book": snow_crash_ii},
+        {"event": 3, "type": "deleted", "book_id": 3, "version": 2, "book": None},
+        {"event": 4, "type": "deleted", "book_id": 1, "version": 1, "book": None},
+        {"event": 5, "type": "deleted", "book_id": 2, "version": 1, "book": None},
+    ]
 
 
 def test_an_unknown_admin_path_is_a_404_problem(signed_in: httpx2.Client) -> None:

@@ -19,6 +19,7 @@ import httpx2
 import pytest
 
 from tests.contract import AUTH, describe, etag
+from tests.databases import PreparedDatabase
 from tests.live.plugin import live_http_client
 from tests.live.servers import LiveServer
 
@@ -41,10 +42,19 @@ NO_ANSWER = 599
 class Race:
     """Clients of the servers under test, one per racer, and the rounds that went wrong."""
 
-    def __init__(self, framework: str, hosts: tuple[LiveServer, ...], label: str) -> None:
+    def __init__(
+        self,
+        framework: str,
+        hosts: tuple[LiveServer, ...],
+        label: str,
+        database: PreparedDatabase,
+    ) -> None:
         self.framework = framework
         self.hosts = hosts
         self.label = label
+        self.database = database
+        # The answers that say a book was changed: each is exactly one event in the outbox.
+        self.changes_answered = 0
         self.log_offsets = [host.log_size() for host in hosts]
         self.reader = live_http_client(hosts[0])
         self.clients: list[httpx2.Client] = []
@@ -65,11 +75,15 @@ class Race:
         method, path, body, headers = call
         client = self.reader if racer is None else self.client(racer)
         try:
-            return client.request(method, path, json=body, headers={**AUTH, **headers})
+            response = client.request(method, path, json=body, headers={**AUTH, **headers})
         except httpx2.TransportError as error:
             if racer is None:
                 raise
             return httpx2.Response(NO_ANSWER, text=repr(error), request=error.request)
+        # Every write these races send changes its book when it succeeds.
+        if method != "GET" and response.is_success:
+            self.changes_answered += 1
+        return response
 
     def at_once(self, *calls: Call, first_later_by: float = 0.0) -> list[httpx2.Response]:
         """Send the requests at the same instant, each from its own client; their answers.
@@ -115,6 +129,30 @@ class Race:
             assert "Traceback" not in log, (
                 f"{self.framework}: a traceback in the log:\n{log[-3000:]}"
             )
+        self.assert_one_event_per_change()
+
+    def assert_one_event_per_change(self) -> None:
+        """The outbox holds one event per change answered, numbered 1, 2, ... without a gap, and
+        each book's events in the order of its versions: events are numbered in commit order."""
+        changes = self.database.changes()
+        numbers = [change["event"] for change in changes]
+        assert numbers == list(range(1, self.changes_answered + 1)), (
+            f"{self.framework}, {self.label}: {self.changes_answered} changes answered, events "
+            f"{numbers[:10]}...{numbers[-10:]} ({len(numbers)})"
+        )
+        # Each book's last version so far; 0 before it is created, None once it is deleted.
+        versions: dict[int, int | None] = {}
+        for change in changes:
+            last = versions.get(change["book_id"], 0)
+            expected: int | None = None  # for an event of a book not created, or deleted
+            if change["type"] == "created" and last == 0:
+                expected = 1
+            elif change["type"] != "created" and last:
+                expected = last + 1 if change["type"] == "updated" else last
+            assert change["version"] == expected, (
+                f"{self.framework}, {self.label}: {change} after version {last}"
+            )
+            versions[change["book_id"]] = None if change["type"] == "deleted" else expected
 
     def close(self) -> None:
         """Close the clients and the threads."""
@@ -125,11 +163,14 @@ class Race:
 
 @pytest.fixture(params=["one server", "two servers"])
 def race(
-    request: pytest.FixtureRequest, framework: str, two_hosts: tuple[LiveServer, LiveServer]
+    request: pytest.FixtureRequest,
+    framework: str,
+    two_hosts: tuple[LiveServer, LiveServer],
+    database: PreparedDatabase,
 ) -> Iterator[Race]:
     """Racing clients of one server with 2 workers, or of two servers on one database."""
     hosts = two_hosts[:1] if request.param == "one server" else two_hosts
-    racing = Race(framework, hosts, request.param)
+    racing = Race(framework, hosts, request.param, database)
     yield racing
     racing.close()
 
