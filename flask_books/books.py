@@ -83,15 +83,16 @@ def save_book(book: Book, changes: dict[str, str]) -> None:
     a 409."""
     session = get_session()
     created, version = book.id is None, book.version
+    for field, value in changes.items():
+        setattr(book, field, value)
+    session.add(book)
     try:
-        # The savepoint keeps the transaction usable after the failed write (PostgreSQL needs it).
-        # Its flush UPDATEs only the changed columns, WHERE the version is still the one read:
-        # a PATCH keeps another's change to the other field, and StaleDataError stops a write to a
-        # book deleted or changed meanwhile (retry_when_stale).
-        with session.begin_nested():
-            for field, value in changes.items():
-                setattr(book, field, value)
-            session.add(book)
+        # The flush UPDATEs only the changed columns, WHERE the version is still the one read: a
+        # PATCH keeps another's change to the other field, and StaleDataError stops a write to a
+        # book deleted or changed meanwhile (retry_when_stale). No savepoint around it: on SQLite,
+        # pysqlite begins no transaction before a SAVEPOINT, whose RELEASE then commits the book
+        # alone, ahead of its event. A failed write ends the request, rolled back (409).
+        session.flush()
     except IntegrityError:
         abort(409, message="Another book already has this title and author.")
     if created:

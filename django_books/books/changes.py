@@ -3,7 +3,8 @@ for the live updates."""
 
 from datetime import timedelta
 
-from django.db.models import F
+from django.db import connection
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from django_books.books.models import Book, BookChange, BookChangeCounter
@@ -14,6 +15,10 @@ KEPT_EVENTS = 10_000
 KEPT_FOR = timedelta(hours=24)
 # The write whose event number is a multiple of this removes the events no longer kept.
 PRUNE_EVERY = 1_000
+RAISE_COUNTER = (
+    f"UPDATE {BookChangeCounter._meta.db_table} "
+    "SET last_event = last_event + 1 RETURNING last_event"
+)
 
 
 def record_change(change: BookChange.Type, book: Book) -> None:
@@ -23,8 +28,13 @@ def record_change(change: BookChange.Type, book: Book) -> None:
     database's one write lock already), so a concurrent write waits here for this one to end:
     events are numbered in commit order, and one that rolls back takes its number with it.
     """
-    BookChangeCounter.objects.update(last_event=F("last_event") + 1)
-    event = BookChangeCounter.objects.values_list("last_event", flat=True).get()
+    if not connection.in_atomic_block:  # alone, the UPDATE would commit by itself (autocommit)
+        raise TransactionManagementError("An event is recorded in its write's transaction.")
+    # One statement where the ORM needs two (an UPDATE, then a SELECT of what it wrote): Django's
+    # update() returns the number of rows, not their values.
+    with connection.cursor() as cursor:
+        cursor.execute(RAISE_COUNTER)
+        (event,) = cursor.fetchone()
     now = timezone.now()
     BookChange.objects.create(
         event=event,

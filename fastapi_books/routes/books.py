@@ -153,12 +153,14 @@ async def get_book_or_404(session: AsyncSession, book_id: int) -> Book:
 
 async def save_book(session: AsyncSession, book: Book, changes: dict[str, str]) -> None:
     """Apply the changes and flush them; 409 if another book has the same title and author."""
-    # The unique constraint decides, in a savepoint, so concurrent writes cannot both pass. The
-    # changes go inside it: begin_nested() first flushes whatever is already pending.
+    book.sqlmodel_update(changes)
+    session.add(book)
+    # The unique constraint decides, so concurrent writes cannot both pass. No savepoint around the
+    # flush: on SQLite, pysqlite (under aiosqlite) begins no transaction before a SAVEPOINT, whose
+    # RELEASE then commits the book alone, ahead of its event. A failed write ends the request,
+    # its session rolled back (409).
     try:
-        async with session.begin_nested():
-            book.sqlmodel_update(changes)
-            session.add(book)
+        await session.flush()
     except IntegrityError as error:
         raise HTTPException(
             status_code=status.HTTP_409_CONFLICT,
