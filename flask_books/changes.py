@@ -15,8 +15,6 @@ KEPT_EVENTS = 10_000
 KEPT_FOR = timedelta(hours=24)
 # The write whose event number is a multiple of this removes the events no longer kept.
 PRUNE_EVERY = 1_000
-
-
 # Built once: a statement is plain data, and SQLAlchemy caches its compiled form.
 RAISE_COUNTER = (
     update(BookChangeCounter)
@@ -36,7 +34,7 @@ def record_change(
     events are numbered in commit order, and one that rolls back takes its number with it.
     """
     # Core statements on the session's connection (its transaction): the ORM's own UPDATE and
-    # INSERT would look for rows to synchronize in the session and cost some ten times as much.
+    # INSERT would look for rows to synchronize in the session, at some six times the cost.
     connection = session.connection()
     event = connection.execute(RAISE_COUNTER).scalar_one()
     now = datetime.now(UTC)

@@ -205,8 +205,9 @@ def book_response(
 def save_unless_duplicate(serializer: BaseSerializer[Book]) -> None:
     """Save, letting the unique constraint decide: its IntegrityError becomes a 409 Conflict."""
     try:
-        # A savepoint, so the failed statement leaves any outer transaction usable (PostgreSQL).
-        with transaction.atomic():
+        # In the write's transaction (the view's atomic block), with no savepoint of its own: the
+        # Conflict ends that transaction, rolled back, so nothing runs after the failed statement.
+        with transaction.atomic(savepoint=False):
             serializer.save()
     except IntegrityError as error:
         raise Conflict from error
