@@ -6,7 +6,8 @@ thread of its own, send their requests at the same instant (released together by
 through one server with 2 workers or through two servers on one database (2 and 4 workers); then
 the test reads what is stored. A round with any answer or stored state that no serial order of the
 requests gives is wrong: a failure says how many of the rounds were, and shows the first few. The
-servers' logs must hold no traceback.
+servers' logs must hold no traceback, and the outbox must hold one event per change answered, in
+commit order.
 """
 
 import threading
