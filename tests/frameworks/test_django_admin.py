@@ -7,6 +7,7 @@ and with --server=live through `make serve-django` under gunicorn.
 
 import os
 import re
+import signal
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,7 +21,7 @@ from django_books.wsgi import BooksWSGIHandler
 from tests.contract import AUTH, SEED, TOKEN, describe
 from tests.databases import DjangoChanges
 from tests.live.plugin import watch_log
-from tests.live.servers import REPO_ROOT, LiveServer
+from tests.live.servers import REPO_ROOT, LiveServer, wait_for
 
 # Where `make serve-django` listens by default, as a browser there names it.
 BROWSER_ORIGIN = "http://127.0.0.1:8001"
@@ -269,9 +270,17 @@ LIVE_SUPERUSER = {"username": "curator", "password": "a long live-test passphras
 # gunicorn logs each request with the pid of the worker that served it.
 ACCESS_LOG = "--access-logfile - --access-logformat '%(p)s %(r)s %(s)s'"
 BOOK_LIST_SERVED = re.compile(rf"^<(\d+)> GET {BOOK_LIST} HTTP/1.1 200$", re.MULTILINE)
-# Page loads until both workers have served the signed-in book list (sync workers close each
-# connection, so every load is a new one, accepted by whichever worker is free).
-MAX_PAGE_LOADS = 40
+
+
+def locks_held() -> set[str]:
+    """The pids that hold or wait for a file lock (`/proc/locks`)."""
+    return {line.split()[-4] for line in Path("/proc/locks").read_text().splitlines()}
+
+
+def served_by(server: LiveServer, loads: int) -> list[str]:
+    """The pids of the workers that served the book list, once `loads` loads are in the log."""
+    wait_for(lambda: len(BOOK_LIST_SERVED.findall(server.log_tail())) >= loads, 10, "access log")
+    return BOOK_LIST_SERVED.findall(server.log_tail())
 
 
 @pytest.fixture
@@ -312,16 +321,23 @@ def test_the_admin_under_gunicorn(served_django: LiveServer) -> None:
     """Sign in at the server's address, get the CSS, stay signed in on every worker, edit a book."""
     with served_django.client(timeout=30) as browser:
         sign_in(browser, LIVE_SUPERUSER["username"], LIVE_SUPERUSER["password"])
-        workers: set[str] = set()
-        for _ in range(MAX_PAGE_LOADS):
-            # A new connection for each load: gunicorn's gevent workers keep a connection alive,
-            # and on one connection every load would go to the worker that accepted it.
+        # A new connection for each load: on one kept-alive connection every load would go to
+        # the worker that accepted it. Which worker accepts a new one is up to the kernel, so the
+        # first load's worker is stopped for the second: only the other one can accept it.
+        page = browser.get(BOOK_LIST, headers={"Connection": "close"})
+        assert page.status_code == 200, describe(page)  # not a redirect to the login form
+        [first] = served_by(served_django, loads=1)
+        # Not while it closes its database connection, the process's last: SQLite then holds the
+        # file's exclusive lock to fold the WAL back, and the other worker would wait on it.
+        wait_for(lambda: first not in locks_held(), 10, f"worker {first} releasing its locks")
+        os.kill(int(first), signal.SIGSTOP)
+        try:
             page = browser.get(BOOK_LIST, headers={"Connection": "close"})
-            assert page.status_code == 200, describe(page)  # not a redirect to the login form
-            workers = set(BOOK_LIST_SERVED.findall(served_django.log_tail()))
-            if len(workers) == 2:
-                break
-        assert len(workers) == 2, f"one worker served all {MAX_PAGE_LOADS} page loads"
+        finally:
+            os.kill(int(first), signal.SIGCONT)
+        assert page.status_code == 200, describe(page)
+        workers = served_by(served_django, loads=2)
+        assert len(set(workers)) == 2, workers
         assert_is_css(fetch_stylesheet(browser, page))
         assert edit_book(browser, 2, "Count Zero", "William Gibson").status_code == 302
         book = browser.get("/books/2").json()
