@@ -154,9 +154,10 @@ serve-flask: install $(call prepare-unless-told,flask)  ## Flask under gunicorn 
 
 # uvicorn's own defaults, stated because the contract promises them: 5 s for a request head (the
 # protocol in deploy/ holds the first head to it too, which uvicorn does not) and 30 s to finish
-# the requests in progress on SIGTERM (uvicorn's default would wait for ever).
+# the requests in progress on SIGTERM (uvicorn's default would wait for ever). WebSockets: a ping
+# every 30 s, and 1001 to each on SIGTERM (deploy/ again; uvicorn's is 1012).
 UVICORN_DEADLINES := --http deploy.uvicorn_protocol:HeadDeadlineProtocol --timeout-keep-alive 5 \
-	--timeout-graceful-shutdown 30
+	--timeout-graceful-shutdown 30 --ws deploy.uvicorn_protocol:GoingAwayWebSocketProtocol --ws-ping-interval 30
 # uvicorn believes X-Forwarded-For and -Proto from 127.0.0.1 unless told otherwise; here, only from
 # FORWARDED_ALLOW_IPS (the proxy's addresses), as gunicorn in deploy/gunicorn.conf.py.
 UVICORN_PROXY = $(if $(FORWARDED_ALLOW_IPS),--forwarded-allow-ips '$(FORWARDED_ALLOW_IPS)',--no-proxy-headers)

@@ -10,6 +10,7 @@ the previous response; otherwise the connection is closed.
 import asyncio
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 
 class HeadDeadlineProtocol(HttpToolsProtocol):
@@ -43,3 +44,18 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         self.head_deadline = self.loop.call_later(
             self.timeout_keep_alive, self.timeout_keep_alive_handler
         )
+
+
+class GoingAwayWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol; on a graceful stop each connection is closed with 1001
+    ("going away", RFC 6455), where uvicorn says 1012 ("service restart", a later IANA code)."""
+
+    def shutdown(self) -> None:
+        if self.handshake_complete and not self.close_sent:
+            self.stop_keepalive()
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": 1001})
+            self.conn.send_close(1001, "Server shutting down.")
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.transport.close()
+        else:
+            super().shutdown()

@@ -51,6 +51,7 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 WWW_AUTHENTICATE = {"required": True, "schema": {"type": "string", "enum": ["Bearer"]}}
+UPGRADE = {"required": True, "schema": {"type": "string", "const": "websocket"}}
 PAGE_HEADERS = {
     "X-Total-Count": {
         "description": "The number of books matching search, before paging.",
@@ -94,6 +95,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         if status == 401:
             response["headers"] = {"WWW-Authenticate": WWW_AUTHENTICATE}
+        if status == 426:
+            response["headers"] = {"Upgrade": UPGRADE}
         responses[status] = response
     return responses
 

@@ -240,7 +240,13 @@ def test_initial_data_command_prepares_the_database(tmp_path: Path) -> None:
 def test_openapi_documents_the_routes() -> None:
     """The OpenAPI schema shows /books/{book_id}, not the custom convertor's {book_id:book_id}."""
     paths = app.openapi()["paths"]
-    assert set(paths) == {"/books", "/books/{book_id}", "/books/{book_id}/catalog", "/health"}
+    assert set(paths) == {
+        "/books",
+        "/books/changes",
+        "/books/{book_id}",
+        "/books/{book_id}/catalog",
+        "/health",
+    }
     assert set(paths["/books/{book_id}"]) == {"get", "put", "patch", "delete"}
     assert set(paths["/books/{book_id}/catalog"]) == {"get"}
 
