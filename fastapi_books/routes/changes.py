@@ -22,8 +22,10 @@ INVALID_AFTER = 4422
 @router.get(
     CHANGES,
     status_code=426,
-    responses={101: {"description": "Switching Protocols, to the WebSocket."}}
-    | problem_responses(426),
+    responses={
+        101: {"description": "Switching Protocols, to the WebSocket."},
+        **problem_responses(426),
+    },
     response_class=ProblemResponse,
 )
 async def changes_without_upgrade() -> ProblemResponse:

@@ -224,7 +224,7 @@ class Unread:
         while self.protocol.close_rcvd is None:
             for frame in self.read_events():
                 if isinstance(frame, Frame) and frame.opcode is Opcode.TEXT:
-                    numbers.append(json.loads(frame.data)["event"])
+                    numbers.append(json.loads(bytes(frame.data))["event"])
         self.socket.close()
         return numbers, self.protocol.close_rcvd
 
@@ -240,8 +240,8 @@ def test_a_subscriber_too_far_behind_is_closed_1013_and_nobody_waits_for_it(
     received = []
     with subscribe(two_hosts[0]) as keeping_up:
         for first in range(1, 20_000, 500):
-            numbers = range(first, first + 500)
-            database.add_changes([{**stored_event(n), "book": book} for n in numbers], numbers[-1])
+            batch = range(first, first + 500)
+            database.add_changes([{**stored_event(n), "book": book} for n in batch], batch[-1])
             received += receive(keeping_up, 500)
     assert [event["event"] for event in received] == list(range(1, 20_001))
     numbers, close = behind.read_until_closed()
