@@ -126,6 +126,15 @@ class BufferingGeventWorker(GeventWorker):
             if "django.db" in sys.modules:
                 sys.modules["django.db"].connections.close_all()
 
+    def handle_exit(self, sig, frame):
+        # SIGTERM, the graceful stop: gunicorn stops accepting, then waits for the connections in
+        # progress to end, for graceful_timeout. A live-updates WebSocket never ends by itself:
+        # tell Flask's subscribers to close (1001) now. Only a flag is set (this is a signal
+        # handler); the hub closes them within its next poll.
+        super().handle_exit(sig, frame)
+        if "flask_books.live" in sys.modules:
+            sys.modules["flask_books.live"].shut_down()
+
     def handle_request(self, listener_name, req, sock, addr):
         # gunicorn answers Expect: 100-continue as it calls the app, which here is after the body
         # has arrived: the client would wait for it first.

@@ -8,9 +8,19 @@ the previous response; otherwise the connection is closed.
 """
 
 import asyncio
+import json
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+INVALID_HANDSHAKE = {
+    "type": "about:blank",
+    "title": "Bad Request",
+    "status": 400,
+    "detail": "The WebSocket handshake is invalid.",
+}
 
 
 class HeadDeadlineProtocol(HttpToolsProtocol):
@@ -48,7 +58,24 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
 
 class GoingAwayWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol; on a graceful stop each connection is closed with 1001
-    ("going away", RFC 6455), where uvicorn says 1012 ("service restart", a later IANA code)."""
+    ("going away", RFC 6455), where uvicorn says 1012 ("service restart", a later IANA code), and
+    a handshake it refuses is a problem document, not uvicorn's plain text."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        accept = self.conn.accept
+
+        def accept_or_problem(request: Request) -> Response:
+            response = accept(request)
+            if response.status_code == 101:
+                return response
+            body = json.dumps(INVALID_HANDSHAKE).encode()
+            headers = Headers(
+                {"Content-Type": "application/problem+json", "Content-Length": str(len(body))}
+            )
+            return Response(400, "Bad Request", headers, body)
+
+        self.conn.accept = accept_or_problem  # type: ignore[method-assign]
 
     def shutdown(self) -> None:
         if self.handshake_complete and not self.close_sent:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 
-from flask_books import books, catalog, db, docs, health
+from flask_books import books, catalog, db, docs, health, live
 from flask_books.auth import register_bearer_scheme
 from flask_books.catalog import CatalogTimedOut, CatalogUnreadable
 from flask_books.problems import (
@@ -57,7 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # Flask answers 413 past this many bytes, when the body is read.
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         API_TITLE="Books API",
-        API_VERSION="1.2.0",
+        API_VERSION="1.3.0",
         OPENAPI_VERSION="3.1.0",
         # GET /openapi.json and Swagger UI at GET /docs, with its assets served by this app.
         OPENAPI_URL_PREFIX="/",
@@ -107,5 +107,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_bearer_scheme(api)
     api.register_blueprint(books.blp)
     api.register_blueprint(health.blp)
+    api.register_blueprint(live.blp)
     app.register_blueprint(docs.bp)
+    live.init_app(app)
     return app

@@ -100,6 +100,8 @@ class ProblemApi(Api):  # type: ignore[misc]
                 response["headers"] = {
                     "WWW-Authenticate": {"required": True, "schema": {"type": "string"}}
                 }
+            if status == 426:
+                response["headers"] = {"Upgrade": {"required": True, "schema": {"type": "string"}}}
             self.spec.components.response(f"Problem{status}", response)
 
     def handle_http_exception(self, error: HTTPException) -> ProblemResponse:

@@ -60,6 +60,7 @@ ALLOWED_METHODS = {
     "/books": {"GET", "HEAD", "OPTIONS", "POST"},
     "/books/1": {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "PUT"},
     "/books/1/catalog": {"GET", "HEAD", "OPTIONS"},
+    "/books/changes": {"GET", "HEAD", "OPTIONS"},
     "/health": {"GET", "HEAD", "OPTIONS"},
     "/openapi.json": {"GET", "HEAD", "OPTIONS"},
     "/docs": {"GET", "HEAD", "OPTIONS"},

@@ -1,5 +1,6 @@
 """The outbox of the live updates: each write answered 2xx that changed a book is one event, stored
-in the write's own transaction and numbered 1, 2, 3, ... in commit order; nothing else is one.
+in the write's own transaction and numbered 1, 2, 3, ... in commit order; nothing else is one. And
+GET /books/changes without the upgrade to a WebSocket.
 
 The events are read from each framework's own table (`outbox`), in-process and live.
 """
@@ -10,7 +11,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.contract import SEED, describe, etag
+from tests.contract import SEED, assert_problem, describe, etag
 
 DUNE, NEUROMANCER = SEED
 SNOW_CRASH = {"title": "Snow Crash", "author": "Neal Stephenson"}
@@ -113,3 +114,22 @@ def test_old_events_are_pruned_once_neither_among_the_last_10000_nor_a_day_old(
     assert response.status_code == 200, describe(response)
     assert [change["event"] for change in outbox.changes()] == [999, 1_001, 10_999, 11_000]
     assert 11_000 - KEPT_EVENTS == 1_000
+
+
+# GET /books/changes is a WebSocket (tests/live/test_live_updates.py); a plain request is a 426.
+
+UPGRADE_REQUIRED = "GET /books/changes is a WebSocket: connect with Upgrade: websocket."
+
+
+def test_the_changes_without_an_upgrade_are_a_426_problem(client: httpx2.Client) -> None:
+    response = client.get("/books/changes")
+    assert_problem(response, 426, UPGRADE_REQUIRED)
+    assert response.headers["upgrade"] == "websocket"
+
+
+def test_head_of_the_changes_is_the_426_without_a_body(client: httpx2.Client) -> None:
+    get, head = client.get("/books/changes"), client.head("/books/changes")
+    assert head.status_code == 426, describe(head)
+    assert head.content == b""
+    assert head.headers["upgrade"] == "websocket"
+    assert head.headers["content-type"] == get.headers["content-type"]

@@ -61,6 +61,8 @@ NOT_ALLOWED = [
     ("PATCH", "/books"),
     ("POST", "/books/1"),
     ("PUT", "/books/1/catalog"),
+    ("POST", "/books/changes"),
+    ("DELETE", "/books/changes"),
     ("POST", "/health"),
     ("DELETE", "/health"),
     ("POST", "/docs"),

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import WebSocketRequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocketState
 
 from fastapi_books.change_feed import ChangeFeed, Subscriber
@@ -17,6 +18,8 @@ router = APIRouter(tags=["books"])
 CHANGES = "/books/changes"
 MAX_EVENT = 2**63 - 1
 INVALID_AFTER = 4422
+# After the handshake a 503 problem can no longer be the answer.
+UNAVAILABLE = (1011, "The database is unavailable; try again later.")
 
 
 @router.get(
@@ -54,6 +57,10 @@ async def changes(
         await websocket.accept()
         await websocket.close(*gone.args)
         return
+    except SQLAlchemyError:
+        await websocket.accept()
+        await websocket.close(*UNAVAILABLE)
+        return
     await websocket.accept()
     try:
         async with asyncio.TaskGroup() as group:
@@ -71,6 +78,11 @@ async def send(websocket: WebSocket, feed: ChangeFeed, subscriber: Subscriber) -
             await websocket.send_text(text)
         async for text in subscriber.messages():
             await websocket.send_text(text)
+    except WebSocketDisconnect:
+        return  # the client left while an event was on its way
+    except SQLAlchemyError:
+        subscriber.close(*UNAVAILABLE)  # reading the events to replay
+    try:
         assert subscriber.closing is not None
         await websocket.close(*subscriber.closing)
     except WebSocketDisconnect:

@@ -21,7 +21,7 @@ from websockets.http11 import Response
 from websockets.sync.client import ClientConnection, connect
 from websockets.uri import parse_uri
 
-from tests.contract import AUTH, describe
+from tests.contract import AUTH, assert_problem, describe
 from tests.databases import PreparedDatabase
 from tests.live.plugin import live_http_client, skip_one_server_alone
 from tests.live.servers import LiveServer
@@ -29,7 +29,7 @@ from tests.live.test_workers import StartServer
 
 CHANGES = "/books/changes"
 # Where the endpoint is built so far.
-SERVED_BY = {"fastapi"}
+SERVED_BY = {"fastapi", "flask"}
 # Long enough for a poll (100 ms) on a loaded machine; bounded, so a missing event fails.
 WAIT = 10
 QUEUE_LIMIT = 1_000
@@ -274,33 +274,47 @@ def test_sigterm_closes_each_subscriber_with_1001(
     server.wait_for_exit()
 
 
-@pytest.mark.parametrize("method", ["GET", "HEAD"])
-def test_a_request_without_upgrade_is_426(
-    two_hosts: tuple[LiveServer, LiveServer], method: str
-) -> None:
-    with live_http_client(two_hosts[0]) as client:
-        response = client.request(method, CHANGES)
-    assert response.status_code == 426, describe(response)
-    assert response.headers["upgrade"] == "websocket"
-    assert response.headers["content-type"] == "application/problem+json"
-    if method == "GET":
-        assert response.json() == {
-            "type": "about:blank",
-            "title": "Upgrade Required",
-            "status": 426,
-            "detail": "GET /books/changes is a WebSocket: connect with Upgrade: websocket.",
-        }
-    else:
-        assert response.content == b""
-
-
-def test_other_methods_on_the_path_are_as_on_every_route(
+def test_an_upgrade_that_is_no_valid_handshake_is_a_400_problem(
     two_hosts: tuple[LiveServer, LiveServer],
 ) -> None:
+    """Upgrade: websocket without Sec-WebSocket-Key."""
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13"}
     with live_http_client(two_hosts[0]) as client:
-        options = client.options(CHANGES)
-        post = client.post(CHANGES, json={}, headers=AUTH)
-    assert options.status_code == 204, describe(options)
-    assert set(options.headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
-    assert post.status_code == 405, describe(post)
-    assert set(post.headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+        response = client.get(CHANGES, headers=upgrade)
+    assert_problem(response, 400, "The WebSocket handshake is invalid.")
+
+
+def test_after_replays_page_after_page(
+    two_hosts: tuple[LiveServer, LiveServer], database: PreparedDatabase
+) -> None:
+    """2,500 kept events (the servers read 1,000 at a time), then one live."""
+    database.add_changes([stored_event(n) for n in range(1, 2_501)], last_event=2_500)
+    with (
+        subscribe(two_hosts[0], "?after=0") as subscriber,
+        live_http_client(two_hosts[1]) as client,
+    ):
+        replayed = receive(subscriber, 2_500)
+        write(client, "POST", "/books", json={"title": "Live", "author": "Replay"})
+        [live] = receive(subscriber, 1)
+    assert [event["event"] for event in replayed] == list(range(1, 2_501))
+    assert (live["event"], live["book"]["title"]) == (2_501, "Live")
+
+
+def test_a_reset_database_closes_every_subscriber_4410(
+    two_hosts: tuple[LiveServer, LiveServer], database: PreparedDatabase
+) -> None:
+    """The outbox emptied and its counter set back: the event numbers a subscriber has seen
+    mean nothing now, and it is told to reload."""
+    with live_http_client(two_hosts[0]) as client:
+        for n in range(2):
+            write(client, "POST", "/books", json={"title": f"Reset {n}", "author": "Gone"})
+    with ExitStack() as stack:
+        subscribers = [
+            stack.enter_context(subscribe(two_hosts[n % 2], "?after=1")) for n in range(4)
+        ]
+        for subscriber in subscribers:
+            receive(subscriber, 1)
+        database.reset()
+        closes = [closed_with(subscriber) for subscriber in subscribers]
+    reason = "Events after 2 are no longer kept: reload the list and subscribe without after."
+    assert closes == [(4410, reason)] * 4
