@@ -224,7 +224,7 @@ REST_FRAMEWORK = {
 # ------------------------------------------------------------------------------
 SPECTACULAR_SETTINGS = {
     "TITLE": "Books API",
-    "VERSION": "1.2.0",
+    "VERSION": "1.3.0",
     "OAS_VERSION": "3.1.0",
     # Request bodies get their own components, without the read-only id.
     "COMPONENT_SPLIT_REQUEST": True,

@@ -62,6 +62,9 @@ PAGE_HEADERS = [
 LOCATION_HEADER = OpenApiParameter(
     "Location", str, OpenApiParameter.HEADER, required=True, response=[201]
 )
+UPGRADE_HEADER = OpenApiParameter(
+    "Upgrade", str, OpenApiParameter.HEADER, required=True, response=[426]
+)
 WWW_AUTHENTICATE_HEADER = OpenApiParameter(
     "WWW-Authenticate", str, OpenApiParameter.HEADER, required=True, response=[401]
 )

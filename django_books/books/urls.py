@@ -15,5 +15,8 @@ urlpatterns = [
     path("health", views.HealthView.as_view(), name="health"),
     path("openapi.json", docs.OpenAPIView.as_view(), name="openapi"),
     path("docs", docs.SwaggerUIView.as_view(url_name="openapi"), name="docs"),
+    # Before the router's /books/<id>, though its converter takes digits only: a WebSocket's
+    # handshake is Channels' (asgi.py), any other request to the path is this view's.
+    path("books/changes", views.ChangesView.as_view(), name="book-changes"),
     *router.urls,
 ]

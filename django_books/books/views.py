@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -24,6 +24,7 @@ from django_books.books.mixins import AllowHeaderMixin
 from django_books.books.models import Book, BookChange
 from django_books.books.pagination import LinkHeaderPagination
 from django_books.books.parsers import parse_json_body
+from django_books.books.problems import PROBLEM_CONTENT_TYPE, problem
 from django_books.books.schema import (
     BOOK_ID,
     ETAG_HEADER,
@@ -32,6 +33,7 @@ from django_books.books.schema import (
     LOCATION_HEADER,
     NOT_MODIFIED,
     PAGE_HEADERS,
+    UPGRADE_HEADER,
     WWW_AUTHENTICATE_HEADER,
     problem_responses,
 )
@@ -226,3 +228,31 @@ class HealthView(AllowHeaderMixin, APIView):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return Response({"status": "ok"})
+
+
+class ChangesView(AllowHeaderMixin, APIView):
+    """GET /books/changes without Upgrade: websocket: a 426 problem. The WebSocket itself needs
+    Django under an ASGI server, with Channels, which make serve-django does not run yet
+    (docs/live-updates.md): under gunicorn every request to the path is this one.
+    """
+
+    @extend_schema(
+        parameters=[UPGRADE_HEADER],
+        responses={
+            101: OpenApiResponse(description="Switching Protocols, to the WebSocket."),
+            **problem_responses(426),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """A WebSocket: one JSON message per committed change of a book (docs/live-updates.md).
+
+        Connect with `Upgrade: websocket`, optionally with `?after=<event>` to replay the events
+        after that one first. A request without the upgrade is a 426.
+        """
+        detail = f"GET {request.path} is a WebSocket: connect with Upgrade: websocket."
+        return Response(
+            problem(status.HTTP_426_UPGRADE_REQUIRED, detail),
+            status=status.HTTP_426_UPGRADE_REQUIRED,
+            headers={"Upgrade": "websocket"},
+            content_type=PROBLEM_CONTENT_TYPE,
+        )

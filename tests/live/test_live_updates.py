@@ -28,7 +28,7 @@ from tests.live.servers import LiveServer
 from tests.live.test_workers import StartServer
 
 CHANGES = "/books/changes"
-# Where the endpoint is built so far.
+# Django's WebSocket needs an ASGI server and Channels, which make serve-django does not run yet.
 SERVED_BY = {"fastapi", "flask"}
 # Long enough for a poll (100 ms) on a loaded machine; bounded, so a missing event fails.
 WAIT = 10
@@ -38,7 +38,9 @@ QUEUE_LIMIT = 1_000
 @pytest.fixture(autouse=True)
 def served(framework: str) -> None:
     if framework not in SERVED_BY:
-        pytest.skip(f"{framework} does not serve {CHANGES} yet")
+        pytest.skip(
+            f"{framework} does not serve the WebSocket of {CHANGES} yet (docs/live-updates.md)"
+        )
 
 
 def ws_url(server: LiveServer, query: str = "") -> str:
