@@ -23,8 +23,8 @@ POLL_SECONDS = 0.1
 PAGE = 1_000
 # A subscriber this many events behind is closed (1013) rather than held in memory.
 QUEUE_LIMIT = 1_000
-# At most this many new events a poll: 1,000 a second, more than any package writes. A burst (the
-# admin deleting thousands of books at once) reaches the subscribers at a pace that one who keeps
+# At most this many new events a poll: 1,000 a second, more than any package writes. A burst
+# (thousands of books deleted at once) reaches the subscribers at a pace that one who keeps
 # up can follow, rather than all at once into queues that would overflow.
 LIVE_PAGE = 100
 
@@ -134,8 +134,10 @@ class ChangeFeed:
             # Not read since the last subscriber left, if ever: start from the last event.
             self.last_seen = last
             self.reader = asyncio.create_task(self.read())
-        # From here on the reader hands it every event after last_seen; up to there, `replay`.
-        subscriber = Subscriber(position=self.last_seen, replay_from=after)
+        # From here on the reader hands it every event after last_seen (after `after`, when this
+        # worker has not read up to that one yet); up to there, `replay`.
+        position = self.last_seen if after is None else max(after, self.last_seen)
+        subscriber = Subscriber(position=position, replay_from=after)
         self.subscribers.add(subscriber)
         return subscriber
 

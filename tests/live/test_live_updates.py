@@ -320,3 +320,19 @@ def test_a_reset_database_closes_every_subscriber_4410(
         closes = [closed_with(subscriber) for subscriber in subscribers]
     reason = "Events after 2 are no longer kept: reload the list and subscribe without after."
     assert closes == [(4410, reason)] * 4
+
+
+def test_an_after_ahead_of_the_worker_s_reader_is_not_sent_again(
+    start_server: StartServer, database: PreparedDatabase, framework: str, behind_nginx: bool
+) -> None:
+    """One worker, whose reader is 1,000 events behind (it reads 100 a poll) when a subscriber
+    asks for the events after the last: it is sent none of those, only the next."""
+    skip_one_server_alone(behind_nginx)
+    database.reset()
+    server = start_server(framework, database.url, workers=1)
+    with subscribe(server):  # the worker's reader runs from here
+        database.add_changes([stored_event(n) for n in range(1, 1_001)], last_event=1_000)
+        with subscribe(server, "?after=1000") as ahead, live_http_client(server) as client:
+            write(client, "POST", "/books", json={"title": "Next", "author": "Ahead"})
+            [event] = receive(ahead, 1)
+    assert event["event"] == 1_001
