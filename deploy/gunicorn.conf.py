@@ -132,8 +132,10 @@ class BufferingGeventWorker(GeventWorker):
         # tell Flask's subscribers to close (1001) now. Only a flag is set (this is a signal
         # handler); the hub closes them within its next poll.
         super().handle_exit(sig, frame)
-        if "flask_books.live" in sys.modules:
-            sys.modules["flask_books.live"].shut_down()
+        # Not while the worker is still importing the app: a module half imported has no
+        # shut_down yet, and no subscriber either.
+        if shut_down := getattr(sys.modules.get("flask_books.live"), "shut_down", None):
+            shut_down()
 
     def handle_request(self, listener_name, req, sock, addr):
         # gunicorn answers Expect: 100-continue as it calls the app, which here is after the body

@@ -4,10 +4,13 @@ writes that race another request's write, and the catalog's client and database 
 import io
 import logging
 import re
+import runpy
+import signal
 import subprocess
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -50,6 +53,7 @@ from tests.frameworks.stack import (
     postgresql_url,
     prepared_statements,
 )
+from tests.live.servers import REPO_ROOT
 
 if TYPE_CHECKING:
     from tests.databases import TestDatabases
@@ -603,3 +607,19 @@ def test_first_publish_year_is_an_integer_as_json_writes_one(
     """A JSON boolean (a Python int), a float or a numeric string is not an integer: 502."""
     catalog.configure(body=f'{{"docs": [{{"key": "/works/OL1W", "first_publish_year": {year}}}]}}')
     assert_problem(catalog_client.get("/books/1/catalog"), 502, CATALOG_UNREADABLE)
+
+
+def test_sigterm_while_the_worker_imports_the_app_stops_it_cleanly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The gevent worker's SIGTERM handler tells Flask's live-updates hub to close its
+    subscribers; arriving while the worker still imports the app (flask_books.live half
+    imported, without shut_down), it stops the worker all the same, with no error."""
+    worker_class = runpy.run_path(str(REPO_ROOT / "deploy" / "gunicorn.conf.py"))[
+        "BufferingGeventWorker"
+    ]
+    worker = object.__new__(worker_class)
+    worker.alive = True
+    monkeypatch.setitem(sys.modules, "flask_books.live", types.ModuleType("flask_books.live"))
+    worker.handle_exit(signal.SIGTERM, None)
+    assert worker.alive is False
